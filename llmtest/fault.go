@@ -160,10 +160,10 @@ func (fs *faults) pick(path string) (Fault, bool) {
 // outages tracks the configured and started outage windows. mu guards
 // extra.
 type outages struct {
-	start  time.Time
-	fixed  []Outage
-	mu     sync.Mutex
-	extra  []Outage
+	start time.Time
+	fixed []Outage
+	mu    sync.Mutex
+	extra []Outage
 }
 
 // status returns the status of the outage covering now, if any.
