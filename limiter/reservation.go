@@ -31,6 +31,10 @@ type Usage struct {
 	InputTokens int64
 	// OutputTokens are the generated tokens.
 	OutputTokens int64
+	// PromptTokens are all the input tokens the request body encoded,
+	// cached or not; they calibrate the bytes-per-token estimate. 0 means
+	// InputTokens.
+	PromptTokens int64
 }
 
 // Key returns the key the reservation was made under.
@@ -72,8 +76,8 @@ func (r *Reservation) Settle(u Usage) error {
 	if !r.ended.CompareAndSwap(false, true) {
 		return nil
 	}
-	if r.estimated && u.InputTokens > 0 && r.bytes > 0 {
-		r.l.calibrate(r.model, r.bytes, u.InputTokens)
+	if p := max(u.PromptTokens, u.InputTokens); r.estimated && p > 0 && r.bytes > 0 {
+		r.l.calibrate(r.model, r.bytes, p)
 	}
 	c := r.cost
 	delta := Cost{0, u.InputTokens - c[InputTokens], u.OutputTokens - c[OutputTokens],
