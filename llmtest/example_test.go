@@ -10,11 +10,11 @@ import (
 	"github.com/sluicehq/sluice/llmtest"
 )
 
-// A server with a quota of two requests per (compressed) minute answers
-// two calls and refuses the third with a 429 and retry-after.
+// A server with a quota of two requests per minute answers two calls and
+// refuses the third with a 429 and retry-after: one request refills in 30s.
 func ExampleNewServer() {
 	srv := llmtest.NewServer(llmtest.Config{
-		Window: time.Second,
+		Window: time.Minute,
 		Quota:  llmtest.Quota{Requests: 2},
 	})
 	defer srv.Close()
@@ -37,7 +37,7 @@ func ExampleNewServer() {
 	// Output:
 	// 200 remaining=1 retry-after=""
 	// 200 remaining=0 retry-after=""
-	// 429 remaining=0 retry-after="1"
+	// 429 remaining=0 retry-after="30"
 	// arrivals: 3 rate limited: 1 output tokens: 16
 }
 
