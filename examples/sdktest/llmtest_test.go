@@ -12,6 +12,7 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/openai/openai-go/v3"
 	ooption "github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/sluicehq/sluice/llmtest"
 )
@@ -212,6 +213,34 @@ func TestLLMTestOpenAISDKErrors(t *testing.T) {
 	}
 	if !errors.As(stream.Err(), &apiErr) || apiErr.StatusCode != 529 {
 		t.Errorf("529: %v", stream.Err())
+	}
+	stream.Close()
+}
+
+func TestLLMTestOpenAIResponsesSDK(t *testing.T) {
+	s := llmtestServer(t, llmtest.Config{})
+	c := llmtestOpenAI(s)
+	ctx := context.Background()
+	p := responses.ResponseNewParams{
+		Model: "gpt-test",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String(llmtestPrompt)},
+	}
+	r, err := c.Responses.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Usage.InputTokens != 100 || r.Usage.OutputTokens != 16 || llmtest.CountTokens(r.OutputText()) != 16 {
+		t.Errorf("response = %s", r.RawJSON())
+	}
+	stream := c.Responses.NewStreaming(ctx, p)
+	var completed bool
+	for stream.Next() {
+		if ev := stream.Current(); ev.Type == "response.completed" {
+			completed = ev.Response.Usage.OutputTokens == 16
+		}
+	}
+	if err := stream.Err(); err != nil || !completed {
+		t.Errorf("stream: err %v, completed with usage %v", err, completed)
 	}
 	stream.Close()
 }
