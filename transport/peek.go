@@ -57,10 +57,10 @@ func isEventStream(resp *http.Response) bool {
 type sseVerdict uint8
 
 const (
-	sseUndecided sseVerdict = iota // need more bytes
-	sseOK                          // a normal first event: hand the stream over
-	sseOverloaded                  // event: error, overloaded_error — like a 529
-	sseRateLimited                 // event: error, rate_limit_error — like a 429
+	sseUndecided   sseVerdict = iota // need more bytes
+	sseOK                            // a normal first event: hand the stream over
+	sseOverloaded                    // event: error, overloaded_error — like a 529
+	sseRateLimited                   // event: error, rate_limit_error — like a 429
 )
 
 // firstEvent classifies the first server-sent event in buf. It decides as

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-		"time"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
