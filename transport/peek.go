@@ -25,7 +25,7 @@ func (p *peekedBody) Close() error { return p.orig.Close() }
 func peekBody(resp *http.Response, max int, enough func([]byte) bool) []byte {
 	buf := make([]byte, 0, min(max, 4096))
 	var err error
-	for len(buf) < max && err == nil && (enough == nil || !enough(buf)) {
+	for len(buf) < max && !(enough != nil && enough(buf)) && err == nil {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)] // grow
 		}

@@ -109,6 +109,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.send(areq)
 		v := t.classify(c.ctx, resp, err)
+		if t.cool != nil && resp != nil && (resp.StatusCode != http.StatusOK || v.status != 0) {
+			c.noteCooldown(resp, v)
+		}
 		if !v.retry {
 			return t.finish(&c, n, resp, err, v)
 		}

@@ -144,9 +144,6 @@ func (c *call) prepareRetry(n int, resp *http.Response, err error, v verdict) (*
 		if d > t.cfg.maxServerDelay {
 			return stop(giveUpServerDelay, d)
 		}
-		if t.cool != nil && (v.status == http.StatusTooManyRequests || v.status == 529) {
-			t.cool.extend(c.cooldownKey(), now.Add(d), now)
-		}
 		d = t.serverJitter(d)
 	}
 	if t.cool != nil && t.cool.active() {
@@ -249,5 +246,25 @@ func (c *call) closeNextBody() {
 	if c.nextBody != nil {
 		_ = c.nextBody.Close()
 		c.nextBody = nil
+	}
+}
+
+// noteCooldown starts the shared cool-down when attempt's response is a
+// 429 or 529 (or a stream error counted as one) with a server delay the
+// layer would honour, whether or not this call retries it.
+func (c *call) noteCooldown(resp *http.Response, v verdict) {
+	if resp == nil || v.giveUpAs == giveUpHardLimit {
+		return
+	}
+	status := v.status
+	if status == 0 {
+		status = resp.StatusCode
+	}
+	if status != http.StatusTooManyRequests && status != 529 {
+		return
+	}
+	now := time.Now()
+	if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 && d <= c.t.cfg.maxServerDelay {
+		c.t.cool.extend(c.cooldownKey(), now.Add(d), now)
 	}
 }

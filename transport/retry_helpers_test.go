@@ -2,6 +2,7 @@ package transport
 
 import (
 	"crypto/sha256"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -104,3 +105,5 @@ func rateLimited(ms string) retryReply {
 var okReply = retryReply{status: 200, headers: map[string]string{"content-type": "application/json"}, body: `{"ok":true}`}
 
 func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
