@@ -23,7 +23,7 @@ func (p *peekedBody) Close() error { return p.orig.Close() }
 // replays those bytes first. It never reads past max, and returns the bytes
 // read (which the caller must not modify).
 func peekBody(resp *http.Response, max int, enough func([]byte) bool) []byte {
-	buf := make([]byte, 0, min(max, 4096))
+	buf := make([]byte, 0, min(max, 512)) // a first SSE line or an error body fits; grows if not
 	var err error
 	for len(buf) < max && !(enough != nil && enough(buf)) && err == nil {
 		if len(buf) == cap(buf) {
