@@ -155,11 +155,12 @@ func TestRetryMaxServerDelayGivesUp(t *testing.T) {
 
 func TestRetryCancelInterruptsWait(t *testing.T) {
 	srv := newRetryServer(t, retryReply{status: 503, headers: map[string]string{"retry-after": "30"}})
-	c, _ := retryClient(t)
+	c, cc := retryClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		// Cancel once the first attempt has been answered.
-		for srv.count() == 0 {
+		// Cancel once the first response has been discarded: the layer
+		// is about to wait, or waiting.
+		for deadline := time.Now().Add(10 * time.Second); cc.closed.Load() == 0 && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()
