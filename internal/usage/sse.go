@@ -3,10 +3,13 @@ package usage
 import "bytes"
 
 // sseScanner splits a text/event-stream into events as bytes arrive and
-// feeds the data of the events that can carry usage to a jsonScanner. It
-// never buffers a line: field names and event names are kept in small fixed
-// arrays (longer ones are ignored) and data is streamed into the JSON
-// scanner, so a 10 MB data line costs no memory. Hand-written for the same
+// feeds the data of the events that can carry usage to a jsonScanner. Its
+// memory is fixed: field and event names are kept in small arrays (longer
+// ones are ignored), and an event's data is copied into a 2 KB array only
+// so that a cheap substring test can skip the chunks that cannot carry
+// usage (every OpenAI chat chunk is otherwise a JSON document to parse); a
+// larger event is streamed into the JSON scanner instead, so a 10 MB data
+// line costs no memory. Hand-written for the same
 // reasons as jsonScanner; it follows the WHATWG event-stream grammar (LF,
 // CR or CRLF line ends; "field: value" with one optional space; a blank
 // line dispatches the event).
@@ -23,6 +26,9 @@ type sseScanner struct {
 	eventLen int // > len(event) when too long to be an event we read
 
 	dataLines int
+	evBuf     [2048]byte // the event's data while it fits
+	evLen     int
+	evStream  bool // the data outgrew evBuf and goes straight to js
 	dataLen   int     // bytes of data on the current line
 	dataHead  [6]byte // its first bytes, to spot "[DONE]"
 
@@ -106,10 +112,8 @@ func (s *sseScanner) startValue() {
 	switch string(s.field[:s.fieldLen]) {
 	case "data":
 		s.value, s.dataLen = valData, 0
-		if s.parsing() {
-			if s.dataLines > 0 {
-				s.js.feed(lf) // data lines join with LF
-			}
+		if s.dataLines > 0 && s.parsing() {
+			s.appendData(lf) // data lines join with LF
 		}
 		s.dataLines++
 	case "event":
@@ -165,7 +169,7 @@ func (s *sseScanner) onValue(v []byte) {
 		}
 		s.dataLen += len(v)
 		if s.parsing() {
-			s.js.feed(v)
+			s.appendData(v)
 		}
 	case valEvent:
 		if s.eventLen+len(v) <= len(s.event) {
@@ -182,10 +186,40 @@ func (s *sseScanner) endLine() {
 	s.state = lnStart
 }
 
+// appendData adds to the current event's data.
+func (s *sseScanner) appendData(b []byte) {
+	switch {
+	case s.evStream:
+		s.js.feed(b)
+	case s.evLen+len(b) <= len(s.evBuf):
+		s.evLen += copy(s.evBuf[s.evLen:], b)
+	default:
+		s.evStream = true
+		s.js.feed(s.evBuf[:s.evLen])
+		s.js.feed(b)
+	}
+}
+
+var (
+	tokensKey = []byte("_tokens")
+	errorKey  = []byte(`"error"`)
+)
+
+// worthParsing reports whether buffered data can say anything new: named
+// events were chosen by name; of the unnamed ones (OpenAI chat chunks) only
+// the first (for the model), those with a *_tokens key and errors matter.
+func (s *sseScanner) worthParsing(data []byte) bool {
+	return s.eventLen > 0 || s.total.modelLen == 0 ||
+		bytes.Contains(data, tokensKey) || bytes.Contains(data, errorKey)
+}
+
 // dispatch ends an event: its staged values count only when its data was
 // one complete JSON value.
 func (s *sseScanner) dispatch() {
 	if s.dataLines > 0 && s.parsing() {
+		if !s.evStream && s.worthParsing(s.evBuf[:s.evLen]) {
+			s.js.feed(s.evBuf[:s.evLen])
+		}
 		s.js.finish()
 		if s.js.complete() {
 			s.total.merge(&s.js.staged)
@@ -197,5 +231,5 @@ func (s *sseScanner) dispatch() {
 	if s.js.started {
 		s.js.reset()
 	}
-	s.eventLen, s.dataLines = 0, 0
+	s.eventLen, s.dataLines, s.evLen, s.evStream = 0, 0, 0, false
 }

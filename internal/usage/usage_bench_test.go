@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -74,4 +76,49 @@ func BenchmarkSSE1000Events(b *testing.B) {
 	b.Run("anthropic/metered", func(b *testing.B) { benchRead(b, anthropic, sse, true) })
 	b.Run("openai-chat/bare", func(b *testing.B) { benchRead(b, chat, sse, false) })
 	b.Run("openai-chat/metered", func(b *testing.B) { benchRead(b, chat, sse, true) })
+}
+
+// BenchmarkHTTP reads the same bodies from a loopback HTTP server, as a
+// RoundTripper sees them: the overhead that matters is relative to this.
+func BenchmarkHTTP(b *testing.B) {
+	bodies := map[string][]byte{"json-10KB": benchJSON, "anthropic-1000-events": benchStream(1000), "openai-chat-1000-events": benchChatStream(1000)}
+	for _, name := range []string{"json-10KB", "anthropic-1000-events", "openai-chat-1000-events"} {
+		body := bodies[name]
+		ct := sse
+		if name == "json-10KB" {
+			ct = "application/json"
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ct)
+			w.Write(body)
+		}))
+		for _, meter := range []bool{false, true} {
+			mode := "bare"
+			if meter {
+				mode = "metered"
+			}
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				buf := make([]byte, 4096)
+				b.SetBytes(int64(len(body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					resp, err := srv.Client().Get(srv.URL)
+					if err != nil {
+						b.Fatal(err)
+					}
+					r := resp.Body
+					if meter {
+						r = NewReader(r, provider.Anthropic, provider.APIMessages, ct, nil)
+					}
+					for {
+						if _, err := r.Read(buf); err != nil {
+							break
+						}
+					}
+					r.Close()
+				}
+			})
+		}
+		srv.Close()
+	}
 }
