@@ -28,7 +28,7 @@ type sseScanner struct {
 	dataLines int
 	evBuf     [2048]byte // the event's data while it fits
 	evLen     int
-	evStream  bool // the data outgrew evBuf and goes straight to js
+	evStream  bool    // the data outgrew evBuf and goes straight to js
 	dataLen   int     // bytes of data on the current line
 	dataHead  [6]byte // its first bytes, to spot "[DONE]"
 
