@@ -26,10 +26,10 @@ lint:
 	@set -e; for m in $(MODULES); do echo "== lint $$m"; (cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); done
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-## bench: benchmarks of every module; raw output in docs/bench/.
+## bench: every benchmark, side by side in one run; writes docs/benchmarks.md
+## and keeps the raw `go test -bench` output in docs/bench/ for benchstat.
 bench:
-	@mkdir -p docs/bench
-	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count 5 ./...); done | tee docs/bench/raw.txt
+	bash bench/run.sh
 
 ## fuzz: each fuzz target for FUZZTIME (default 10s).
 fuzz:

@@ -1,0 +1,84 @@
+package llmtest
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/provider"
+)
+
+// Provider names, as in quota keys.
+const (
+	providerAnthropic = "anthropic"
+	providerOpenAI    = "openai"
+)
+
+// dialect is everything one provider formats its own way: the one place per
+// provider that knows its headers, error shapes and bodies.
+type dialect interface {
+	name() string
+	requestIDHeader() string
+	// rateHeaders sets the rate-limit headers from the bucket states.
+	rateHeaders(h http.Header, states []bucketState, now time.Time)
+	errorType(status int) string
+	errorMessage(status int) string
+	errorBody(e apiError, reqID string) []byte
+	// streamError is an SSE event carrying e.
+	streamError(e apiError, reqID string) []byte
+	// limitMessage is error.type and error.message of a quota 429.
+	limitMessage(c call, v verdict) (typ, msg string)
+	countTokens(c call) []byte
+	// demand is what c reserves at admission when it will generate out
+	// tokens; refund is what goes back when it actually generated used.
+	demand(c call, out int) demand
+	refund(c call, reserved demand, used int) demand
+	success(x *exchange, out int) rendered
+}
+
+func dialectFor(k provider.Kind) dialect {
+	if k == provider.OpenAI {
+		return openAI{}
+	}
+	return anthropic{}
+}
+
+// per names a window the way the providers name theirs.
+func per(w time.Duration) string {
+	if w == time.Minute {
+		return "per minute"
+	}
+	return "per " + w.String()
+}
+
+// sseEvent formats one SSE event; name "" gives a data-only event.
+func sseEvent(name string, data []byte) []byte {
+	var b []byte
+	if name != "" {
+		b = fmt.Appendf(b, "event: %s\n", name)
+	}
+	b = append(b, "data: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// resetAt is the moment a bucket is full again, rounded up to the second
+// because RFC 3339 headers carry whole seconds.
+func resetAt(now time.Time, d time.Duration) time.Time {
+	t := now.Add(d).UTC()
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
+// goDuration formats d like OpenAI's reset headers ("1s", "6m0s", "12ms"):
+// Go duration syntax, rounded up to the millisecond.
+func goDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	ms := time.Duration(math.Ceil(float64(d) / float64(time.Millisecond)))
+	return (ms * time.Millisecond).String()
+}

@@ -1,0 +1,87 @@
+package llmtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// newTestServer starts a server that the test closes.
+func newTestServer(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	s := NewServer(cfg)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// anthropicBody is a Messages request body with the given prompt.
+func anthropicBody(model, prompt string, maxTokens int, stream bool) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"model": model, "max_tokens": maxTokens, "stream": stream,
+		"messages": []any{map[string]any{"role": "user", "content": prompt}},
+	})
+	return b
+}
+
+// openAIBody is a Chat Completions request body with the given prompt.
+func openAIBody(model, prompt string, maxTokens int, stream, includeUsage bool) []byte {
+	m := map[string]any{"model": model, "messages": []any{map[string]any{"role": "user", "content": prompt}}}
+	if maxTokens > 0 {
+		m["max_completion_tokens"] = maxTokens
+	}
+	if stream {
+		m["stream"] = true
+		m["stream_options"] = map[string]any{"include_usage": includeUsage}
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// post sends body to s at path with an API key and returns the response
+// with its body read.
+func post(t *testing.T, s *Server, path, key string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(path, "messages") {
+		req.Header.Set("x-api-key", key)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return res, b
+}
+
+// sseEvents splits an SSE body into its event names (or "data" for
+// data-only events) and data payloads.
+func sseEvents(t *testing.T, body []byte) (names []string, data []string) {
+	t.Helper()
+	for _, block := range strings.Split(strings.TrimSpace(string(body)), "\n\n") {
+		name := "data"
+		var d string
+		for _, line := range strings.Split(block, "\n") {
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				d = strings.TrimPrefix(line, "data: ")
+			}
+		}
+		names = append(names, name)
+		data = append(data, d)
+	}
+	return names, data
+}

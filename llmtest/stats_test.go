@@ -1,0 +1,128 @@
+package llmtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestHerdArrivals tells the story of a client that ignores retry-after: it
+// is rate limited, comes straight back (a herd arrival), then waits the
+// announced time and is admitted without counting as herd.
+func TestHerdArrivals(t *testing.T) {
+	s := newTestServer(t, Config{Quota: Quota{Requests: 2}, Window: time.Second, RetryAfterMs: true})
+	body := anthropicBody("m", "hi", 5, false)
+	post(t, s, "/v1/messages", "k", body)
+	post(t, s, "/v1/messages", "k", body)
+	res, _ := post(t, s, "/v1/messages", "k", body) // 429
+	if res.StatusCode != 429 {
+		t.Fatalf("third request: %d", res.StatusCode)
+	}
+	ms, err := strconv.Atoi(res.Header.Get("retry-after-ms"))
+	if err != nil || ms < 1 || ms > 500 {
+		t.Fatalf("retry-after-ms = %q", res.Header.Get("retry-after-ms"))
+	}
+	if res.Header.Get("retry-after") != "1" {
+		t.Errorf("retry-after = %q, want 1 (rounded up)", res.Header.Get("retry-after"))
+	}
+	post(t, s, "/v1/messages", "other", body) // another key is not herd
+	post(t, s, "/v1/messages", "k", body)     // too early: herd
+	if st := s.Stats(); st.HerdArrivals != 1 {
+		t.Fatalf("herd arrivals = %d, want 1", st.HerdArrivals)
+	}
+	time.Sleep(time.Duration(ms) * time.Millisecond) // honour the announced wait
+	res, _ = post(t, s, "/v1/messages", "k", body)
+	if st := s.Stats(); st.HerdArrivals != 1 || res.StatusCode != 200 {
+		t.Errorf("after waiting: status %d, herd %d", res.StatusCode, st.HerdArrivals)
+	}
+}
+
+func TestRefillWithCompressedWindow(t *testing.T) {
+	s := newTestServer(t, Config{Quota: Quota{Requests: 10}, Window: time.Second, InitialFill: 0.2})
+	body := anthropicBody("m", "hi", 5, false)
+	var ok int
+	for range 5 {
+		if res, _ := post(t, s, "/v1/messages", "k", body); res.StatusCode == 200 {
+			ok++
+		}
+	}
+	// 2 at start plus at most a refill of a few in the time the loop took.
+	if ok < 2 || ok > 4 {
+		t.Errorf("%d of 5 admitted with 20%% initial fill of 10/s", ok)
+	}
+	res, _ := post(t, s, "/v1/messages", "k", body)
+	deadline := time.Now().Add(10 * time.Second)
+	for res.StatusCode != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the bucket never refilled")
+		}
+		ra, _ := strconv.Atoi(res.Header.Get("retry-after"))
+		if ra != 1 {
+			t.Fatalf("retry-after = %q", res.Header.Get("retry-after"))
+		}
+		time.Sleep(50 * time.Millisecond) // refill: one request per 100ms
+		res, _ = post(t, s, "/v1/messages", "k", body)
+	}
+}
+
+func TestRequestsRecordBodies(t *testing.T) {
+	s := newTestServer(t, Config{})
+	body := anthropicBody("claude-x", "replay me", 5, true)
+	for i := range 2 {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/v1/messages", bytes.NewReader(body))
+		req.Header.Set("x-api-key", "secret")
+		req.Header.Set("X-Stainless-Retry-Count", strconv.Itoa(i))
+		res, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	reqs := s.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.BodySHA256 != sha256.Sum256(body) || r.Model != "claude-x" || !r.Stream || r.Status != 200 ||
+			r.RetryCount != strconv.Itoa(i) || r.KeyFingerprint == "" || r.KeyFingerprint == "secret" || r.Path != "/v1/messages" {
+			t.Errorf("request %d = %+v", i, r)
+		}
+	}
+	s.ResetStats()
+	if st := s.Stats(); st.Arrivals != 0 || len(s.Requests()) != 0 {
+		t.Errorf("after reset: %+v", st)
+	}
+}
+
+func TestConcurrency(t *testing.T) {
+	s := newTestServer(t, Config{Latency: 200 * time.Millisecond, Quota: Quota{Requests: 10}})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			res, err := s.Client().Post(s.URL+"/v1/messages", "application/json", bytes.NewReader(anthropicBody("m", "hi", 5, false)))
+			if err == nil {
+				res.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	st := s.Stats()
+	if st.Arrivals != 20 || st.ByStatus[200] != 10 || st.RateLimited != 10 || st.InFlight != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	if st.PeakConcurrency < 5 || st.PeakConcurrency > 20 {
+		t.Errorf("peak concurrency = %d", st.PeakConcurrency)
+	}
+}
+
+func TestCountTokens(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "a": 1, "abcd": 1, "abcde": 2, "héllo": 2, "12345678": 2} {
+		if got := CountTokens(in); got != want {
+			t.Errorf("CountTokens(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
