@@ -85,7 +85,7 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	c.ctx, c.span = c.startSpan(req)
-	resp, err := m.next.RoundTrip(req.WithContext(c.ctx))
+	resp, err := m.next.RoundTrip(req.WithContext(withFields(c.ctx, c.fields)))
 	if err != nil {
 		c.fail(errorType(err), err)
 		return nil, err
