@@ -31,7 +31,6 @@ func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
-
 // BenchmarkReserveSettle measures one reserve and one settle against a local
 // redis-server: round trips per call, and p50/p99 of each.
 func BenchmarkReserveSettle(b *testing.B) {
