@@ -2,9 +2,6 @@ package transport
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -102,15 +99,4 @@ func (t *retryTelemetry) giveUp(ctx context.Context, why, reason string, n int) 
 			telemetry.AttrRetryAttempt.Int(n),
 			telemetry.AttrRetryReason.String(reason)))
 	}
-}
-
-// errorType is a short, content-free class of a transport error for
-// error.type: "timeout" for timeouts, else the error's Go type, as otelhttp
-// reports it.
-func errorType(err error) string {
-	var ne net.Error
-	if errors.Is(err, ErrAttemptTimeout) || (errors.As(err, &ne) && ne.Timeout()) {
-		return "timeout"
-	}
-	return fmt.Sprintf("%T", err)
 }
