@@ -28,11 +28,11 @@ func TestRetryAttemptTimeout(t *testing.T) {
 	defer srv.Close()
 	c, _ := retryClient(t, WithAttemptTimeout(200*time.Millisecond), WithBackoff(time.Millisecond, 5*time.Millisecond))
 	start := time.Now()
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := readAll(t, resp); body != "late but fine" || n.Load() != 2 {
+	if body := retryReadAll(t, resp); body != "late but fine" || n.Load() != 2 {
 		t.Fatalf("got %q after %d attempts", body, n.Load())
 	}
 	if el := time.Since(start); el > 5*time.Second {
