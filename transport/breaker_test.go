@@ -293,7 +293,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func attrValue(attrs []attribute.KeyValue, k attribute.Key) string {
 	for _, a := range attrs {
 		if a.Key == k {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""

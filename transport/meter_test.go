@@ -141,7 +141,7 @@ func TestMeterAnthropicJSON(t *testing.T) {
 		}
 	}
 	for _, kv := range s.Attributes() {
-		if strings.Contains(kv.Value.Emit(), "SECRET") {
+		if strings.Contains(kv.Value.String(), "SECRET") {
 			t.Fatalf("span records prompt or completion text: %s", kv.Key)
 		}
 	}
