@@ -58,7 +58,7 @@ func breakerCall(ctx context.Context, rt http.RoundTripper, url, model string) (
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func breakerWaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(d)
 	for !cond() {
@@ -209,7 +209,7 @@ func TestBreakerOutageStory(t *testing.T) {
 	// The first probe, at the end of the break, fails: its caller gets the
 	// 529 (a retry layer above would retry it) and the breaker opens again;
 	// only that probe reached the server.
-	waitFor(t, 5*time.Second, "a probe", func() bool { return srv.arrivals.Load() == before+1 })
+	breakerWaitFor(t, 5*time.Second, "a probe", func() bool { return srv.arrivals.Load() == before+1 })
 	srv.status.Store(200) // the API recovers
 	wg.Wait()
 	close(codes)

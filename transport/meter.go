@@ -236,23 +236,6 @@ func bodyErrorType(u usage.Usage, err error) string {
 	return errorType(err)
 }
 
-// errorType is a short, low-cardinality class of a transport error.
-func errorType(err error) string {
-	switch {
-	case errors.Is(err, ErrBreakerOpen):
-		return "breaker_open"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	}
-	var ue *url.Error
-	for errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Sprintf("%T", err)
-}
-
 // firstByte calls at once, when the first byte of the body is read.
 type firstByte struct {
 	io.ReadCloser
