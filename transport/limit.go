@@ -142,20 +142,6 @@ func settle(res *limiter.Reservation, kind provider.Kind, u usage.Usage, err err
 	_ = res.Settle(lu)
 }
 
-// requestFields reads the body fields from a copy of the body.
-func requestFields(req *http.Request) reqbody.Fields {
-	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
-		return reqbody.Fields{Size: max(req.ContentLength, 0)}
-	}
-	rc, err := req.GetBody()
-	if err != nil {
-		return reqbody.Fields{Size: max(req.ContentLength, 0)}
-	}
-	defer rc.Close()
-	f, _ := reqbody.ExtractReader(rc)
-	return f
-}
-
 // endOnClose calls end once, at EOF, on a read error or on Close, whichever
 // comes first.
 type endOnClose struct {
