@@ -22,7 +22,8 @@ const (
 // goroutine, owned by the store, pings Redis until it answers or Close.
 // mu guards probing's start against Close.
 type health struct {
-	down   atomic.Bool
+	down    atomic.Bool
+	outages atomic.Uint64 // counts switches to local mode
 	mu     sync.Mutex
 	closed bool
 	done   chan struct{}
@@ -64,6 +65,7 @@ func (s *Store) markDown(ctx context.Context, cause error) {
 	if !s.down.CompareAndSwap(false, true) {
 		return
 	}
+	s.outages.Add(1)
 	s.cfg.logger.Warn("sluice: redis unavailable, limiting locally until it returns",
 		"failure_mode", s.cfg.mode.String(), "local_share", s.cfg.share, "error", cause)
 	s.inst.transition(ctx, modeLocal)

@@ -33,17 +33,30 @@ func (s *Store) localPolicy(p *limiter.Policy) *limiter.Policy {
 	return &lp
 }
 
-// seed gives the local buckets the share of the limits learned through
-// Redis (a no-op once they have it).
+// seed gives the local buckets, once per outage, this process's share of
+// what the key had in Redis when it was last seen: the learned limits and
+// the levels. Without it every process would start its outage with a full
+// share while the provider's bucket is as empty as the shared one was.
 func (s *Store) seed(ctx context.Context, key string, lp *limiter.Policy, now time.Time) {
-	v, ok := s.learned.Load(key)
-	if !ok || s.cfg.mode == FailOpen {
+	if s.cfg.mode == FailOpen {
+		return
+	}
+	gen := s.outages.Load()
+	if v, ok := s.seeded.Load(key); ok && v.(uint64) == gen {
+		return
+	}
+	s.seeded.Store(key, gen)
+	v, ok := s.last.Load(key)
+	if !ok {
 		return
 	}
 	var o limiter.Observation
-	for i, l := range v.([limiter.NumKinds]int64) {
-		if l > 0 {
-			o[i].Limit = s.scale(l)
+	for i, b := range v.(limiter.State).Buckets {
+		if b.Learned > 0 {
+			o[i].Limit = s.scale(b.Learned)
+		}
+		if b.Limit > 0 {
+			o[i].Remaining, o[i].HasRemaining = int64(math.Floor(b.Level*s.cfg.share)), true
 		}
 	}
 	_ = s.local.Observe(ctx, key, &o, lp, now)

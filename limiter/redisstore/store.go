@@ -26,7 +26,8 @@ type Store struct {
 	local *limiter.MemoryStore
 
 	names   sync.Map // limiter key → redisKeys
-	learned sync.Map // limiter key → [NumKinds]int64, the last shared learned limits
+	last    sync.Map // limiter key → limiter.State, the last shared state seen
+	seeded  sync.Map // limiter key → the outage (health.outages) its local buckets were seeded in
 
 	health
 }
@@ -193,17 +194,5 @@ func (s *Store) State(ctx context.Context, key string, p *limiter.Policy, now ti
 	return st, nil
 }
 
-// remember keeps the key's shared learned limits, to seed local mode.
-func (s *Store) remember(key string, st *limiter.State) {
-	var l [limiter.NumKinds]int64
-	for i, b := range st.Buckets {
-		l[i] = b.Learned
-	}
-	if l == ([limiter.NumKinds]int64{}) {
-		return
-	}
-	if v, ok := s.learned.Load(key); ok && v.([limiter.NumKinds]int64) == l {
-		return
-	}
-	s.learned.Store(key, l)
-}
+// remember keeps the key's last shared state, to seed local mode.
+func (s *Store) remember(key string, st *limiter.State) { s.last.Store(key, *st) }
