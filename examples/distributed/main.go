@@ -175,4 +175,3 @@ func (s Summary) String() string {
 		s.Calls, s.OK, s.Failed, s.Arrivals, s.Limited, 100*float64(s.Limited)/float64(max(s.Arrivals, 1)),
 		100*s.Ratio, s.Span.Round(time.Millisecond), s.MaxCall.Round(time.Millisecond), s.Fallbacks, s.AllShared)
 }
-

@@ -67,11 +67,16 @@ func (s *Store) keys(key string) redisKeys {
 	if v, ok := s.names.Load(key); ok {
 		return v.(redisKeys)
 	}
-	sum := sha256.Sum256([]byte(key))
-	base := s.cfg.prefix + ":{" + hex.EncodeToString(sum[:12]) + "}:"
+	base := s.cfg.prefix + ":{" + s.hash(key) + "}:"
 	k := redisKeys{buckets: base + "b", cooldown: base + "cd"}
 	s.names.Store(key, k)
 	return k
+}
+
+// hash is the hex of the first 12 bytes of key's SHA-256.
+func (s *Store) hash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:12])
 }
 
 // Reserve implements limiter.Store in one round trip.

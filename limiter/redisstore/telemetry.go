@@ -28,7 +28,7 @@ func newInstruments(opts []telemetry.Option) instruments {
 	tr, _ := m.Int64Counter(telemetry.MetricRedisStoreTransitions, metric.WithUnit("{transition}"),
 		metric.WithDescription("Switches of the Redis limiter store between shared and local mode."))
 	in := instruments{fallbacks: fb, transitions: tr, ops: map[string]metric.AddOption{}, modes: map[string]metric.AddOption{}}
-	for _, op := range []string{opReserve, opAdjust, opObserve, opCooldown, opState} {
+	for _, op := range []string{opReserve, opAdjust, opObserve, opCooldown, opState, opBreakerRead, opBreakerWrite} {
 		in.ops[op] = metric.WithAttributeSet(attribute.NewSet(telemetry.AttrRedisStoreOperation.String(op)))
 	}
 	for _, m := range []string{modeLocal, modeShared} {
