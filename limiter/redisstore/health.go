@@ -24,10 +24,10 @@ const (
 type health struct {
 	down    atomic.Bool
 	outages atomic.Uint64 // counts switches to local mode
-	mu     sync.Mutex
-	closed bool
-	done   chan struct{}
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 // try runs f against Redis, bounded by the store's timeout, unless Redis is

@@ -25,9 +25,9 @@ type Store struct {
 	inst  instruments
 	local *limiter.MemoryStore
 
-	names   sync.Map // limiter key → redisKeys
-	last    sync.Map // limiter key → limiter.State, the last shared state seen
-	seeded  sync.Map // limiter key → the outage (health.outages) its local buckets were seeded in
+	names  sync.Map // limiter key → redisKeys
+	last   sync.Map // limiter key → limiter.State, the last shared state seen
+	seeded sync.Map // limiter key → the outage (health.outages) its local buckets were seeded in
 
 	health
 }
