@@ -66,7 +66,7 @@ func utilizationLogger(log *slog.Logger) func(string, limiter.Kind, float64) {
 // RoundTrip implements http.RoundTripper.
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	f := requestFields(req)
+	f := requestFields(req) // from the meter's context, or a copy of the body
 	key := t.key(req, f)
 	start := time.Now()
 	res, err := t.l.Acquire(ctx, key, limiter.Request{
@@ -140,20 +140,6 @@ func settle(res *limiter.Reservation, kind provider.Kind, u usage.Usage, err err
 		lu.InputTokens += u.CacheCreationInputTokens
 	}
 	_ = res.Settle(lu)
-}
-
-// requestFields reads the body fields from a copy of the body.
-func requestFields(req *http.Request) reqbody.Fields {
-	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
-		return reqbody.Fields{Size: max(req.ContentLength, 0)}
-	}
-	rc, err := req.GetBody()
-	if err != nil {
-		return reqbody.Fields{Size: max(req.ContentLength, 0)}
-	}
-	defer rc.Close()
-	f, _ := reqbody.ExtractReader(rc)
-	return f
 }
 
 // endOnClose calls end once, at EOF, on a read error or on Close, whichever
