@@ -304,15 +304,19 @@ func TestLimit429SetsCooldown(t *testing.T) {
 
 func TestLimitCancelledWaitersGiveBack(t *testing.T) {
 	limitLeaks(t)
-	srv := llmtest.NewServer(llmtest.Config{Window: time.Hour, Quota: llmtest.Quota{Requests: 1000, OutputTokens: 1000}})
+	srv := llmtest.NewServer(llmtest.Config{Window: time.Hour, Quota: llmtest.Quota{Requests: 1000, OutputTokens: 1000}, StreamEventDelay: 5 * time.Millisecond})
 	defer srv.Close()
 	l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithLimits(limiter.Limits{OutputTokens: 1000}))
 	defer l.Close()
 	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
 	defer c.CloseIdleConnections()
 	key := limitKeyFor("m")
-	if code, err := limitCall(context.Background(), c, srv.URL, limitBody("m", 10, 900, false)); code != 200 || err != nil {
-		t.Fatalf("first: %d %v", code, err)
+	// A stream left open keeps its 900 output tokens reserved.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", bytes.NewReader(limitBody("m", 10, 900, true)))
+	req.Header.Set("x-api-key", limitTestKey)
+	first, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
 	before := l.StatsFor(key).Remaining[limiter.OutputTokens]
 	ctx, cancel := context.WithCancel(context.Background())
@@ -330,10 +334,38 @@ func TestLimitCancelledWaitersGiveBack(t *testing.T) {
 	cancel()
 	wg.Wait()
 	st := l.StatsFor(key)
-	if st.Remaining[limiter.OutputTokens] < before-1 || st.Queued != 0 || st.InFlight != 0 {
+	if st.Remaining[limiter.OutputTokens] < before-1 || st.Remaining[limiter.OutputTokens] > before+1 || st.Queued != 0 || st.InFlight != 1 {
 		t.Fatalf("after cancelling: remaining %v (was %v), queued %d, in flight %d", st.Remaining[limiter.OutputTokens], before, st.Queued, st.InFlight)
 	}
+	first.Body.Close()
 	if srv.Stats().Arrivals != 1 {
 		t.Fatalf("cancelled waiters reached the server")
+	}
+	limitWaitFor(t, "the stream's slot to be released", func() bool { return l.StatsFor(key).InFlight == 0 })
+}
+
+func TestLimitSettleCorrectsEstimate(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{Window: time.Hour, Quota: llmtest.Quota{InputTokens: 100000, OutputTokens: 10000}})
+	defer srv.Close()
+	// A starting ratio of 1 byte per token overestimates the input 4×.
+	l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithBytesPerToken(1))
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	body := limitBody("m", 4000, 1000, false)
+	if code, err := limitCall(context.Background(), c, srv.URL, body); code != 200 || err != nil {
+		t.Fatalf("%d %v", code, err)
+	}
+	st := l.StatsFor(limitKeyFor("m"))
+	srvIn, srvOut := srv.Stats().InputTokens, srv.Stats().OutputTokens
+	if used := st.Used[limiter.InputTokens]; used < float64(srvIn)-1 || used > float64(srvIn)+1 {
+		t.Fatalf("input used %v after settling, want the server's count %d", used, srvIn)
+	}
+	if used := st.Used[limiter.OutputTokens]; used < float64(srvOut)-1 || used > float64(srvOut)+1 {
+		t.Fatalf("output used %v after settling, want %d (max_tokens 1000 refunded)", used, srvOut)
+	}
+	if est := l.EstimateInputTokens("m", int64(len(body))); est < srvIn || float64(est) > 1.1*float64(srvIn) {
+		t.Fatalf("calibrated estimate %d for the same body, want within 10%% above %d", est, srvIn)
 	}
 }
