@@ -115,7 +115,7 @@ type keyState struct {
 	// unacked lists granted reservations whose response has not been
 	// observed yet, in grant order (see pendingAfter).
 	unacked struct{ head, tail *Reservation }
-	above        [NumKinds]bool
+	above   [NumKinds]bool
 }
 
 func (l *Limiter) state(key string) *keyState {
@@ -288,8 +288,11 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 			timer.Stop()
 		}
 	}()
-	for {
-		now := time.Now()
+	now := r.start
+	for first := true; ; first = false {
+		if !first {
+			now = time.Now()
+		}
 		ks.mu.Lock()
 		if p == Batch && ks.q[Interactive].head != nil {
 			// Yield the head to an interactive waiter; wait first in line

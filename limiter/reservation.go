@@ -168,7 +168,10 @@ func (r *Reservation) store(delta Cost) error {
 // release frees the slot; ok marks a response seen, throttled feeds AIMD.
 func (r *Reservation) release(ok, throttled bool) {
 	ks, a := r.ks, r.l.aimd
-	hold := float64(time.Since(r.start))
+	var hold float64
+	if r.l.conc > 0 || a != nil { // only a concurrency cap needs hold times
+		hold = float64(time.Since(r.start))
+	}
 	ks.mu.Lock()
 	ks.removeUnacked(r)
 	atCap := ks.climit > 0 && float64(ks.inflight) >= float64(int(ks.climit))
@@ -176,11 +179,14 @@ func (r *Reservation) release(ok, throttled bool) {
 	if ok {
 		ks.seen = true
 	}
-	if ks.holdNs == 0 {
+	switch {
+	case hold == 0:
+	case ks.holdNs == 0:
 		ks.holdNs = hold
-	} else {
+	default:
 		ks.holdNs += (hold - ks.holdNs) / 8
 	}
+	waiter := ks.head
 	if a != nil {
 		switch {
 		case throttled:
@@ -190,5 +196,7 @@ func (r *Reservation) release(ok, throttled bool) {
 		}
 	}
 	ks.mu.Unlock()
-	ks.wake()
+	if waiter {
+		ks.wake()
+	}
 }
