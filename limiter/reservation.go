@@ -18,7 +18,6 @@ type Reservation struct {
 	bytes     int64
 	estimated bool // input tokens were estimated from bytes
 	start     time.Time
-	granted   time.Time
 	waits     [6]time.Duration // by reasonIndex
 	ended     atomic.Bool
 	// charged says which buckets had a limit when the reservation was
