@@ -369,3 +369,33 @@ func TestLimitSettleCorrectsEstimate(t *testing.T) {
 		t.Fatalf("calibrated estimate %d for the same body, want within 10%% above %d", est, srvIn)
 	}
 }
+
+// TestLimitEstimateError measures the input-token estimate against the
+// fake's tokenizer (llmtest.CountTokens) on bodies of varied size after 30
+// calibrating calls; docs/limiter.md quotes the figures.
+func TestLimitEstimateError(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{})
+	defer srv.Close()
+	l := limiter.New()
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	for i := range 30 {
+		if code, err := limitCall(context.Background(), c, srv.URL, limitBody("m", 200+(i*997)%3000, 16, false)); code != 200 || err != nil {
+			t.Fatalf("%d %v", code, err)
+		}
+	}
+	var worstUnder, worstOver float64
+	for i := range 100 {
+		size := 50 + (i*7919)%8000
+		body := limitBody("m", size, 16, false)
+		actual := float64(llmtest.CountTokens(string(bytes.Repeat([]byte("word "), size/5+1))[:size]))
+		rel := float64(l.EstimateInputTokens("m", int64(len(body))))/actual - 1
+		worstUnder, worstOver = min(worstUnder, rel), max(worstOver, rel)
+	}
+	t.Logf("estimate error on 100 bodies of 50..8050 bytes: %+.1f%% .. %+.1f%%", 100*worstUnder, 100*worstOver)
+	if worstUnder < -0.02 || worstOver > 0.25 {
+		t.Fatalf("estimate error %+.1f%% .. %+.1f%%, want within -2%% .. +25%%", 100*worstUnder, 100*worstOver)
+	}
+}
