@@ -59,7 +59,7 @@ func (s *Store) seed(ctx context.Context, key string, lp *limiter.Policy, now ti
 			o[i].Remaining, o[i].HasRemaining = int64(math.Floor(b.Level*s.cfg.share)), true
 		}
 	}
-	_ = s.local.Observe(ctx, key, &o, lp, now)
+	_ = s.local.Observe(ctx, key, &o, limiter.Cost{}, lp, now)
 }
 
 func (s *Store) localReserve(ctx context.Context, key string, c limiter.Cost, p *limiter.Policy, now time.Time) (limiter.Decision, error) {
@@ -85,7 +85,9 @@ func (s *Store) localAdjust(ctx context.Context, key string, delta limiter.Cost,
 	return s.local.Adjust(ctx, key, delta, s.localPolicy(p), now)
 }
 
-func (s *Store) localObserve(ctx context.Context, key string, o *limiter.Observation, p *limiter.Policy, now time.Time) error {
+// localObserve scales the fleet-wide readings to the local share; this
+// process's own pending reservations are taken off in full.
+func (s *Store) localObserve(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
 	if s.cfg.mode == FailOpen {
 		return nil
 	}
@@ -96,7 +98,7 @@ func (s *Store) localObserve(ctx context.Context, key string, o *limiter.Observa
 		}
 		lo[i].Remaining = int64(math.Floor(float64(lo[i].Remaining) * s.cfg.share))
 	}
-	return s.local.Observe(ctx, key, &lo, s.localPolicy(p), now)
+	return s.local.Observe(ctx, key, &lo, pending, s.localPolicy(p), now)
 }
 
 func (s *Store) localState(ctx context.Context, key string, p *limiter.Policy, now time.Time) (limiter.State, error) {

@@ -127,11 +127,12 @@ func (s *Store) Adjust(ctx context.Context, key string, delta limiter.Cost, p *l
 }
 
 // Observe implements limiter.Store in one round trip: the readings update
-// the buckets every process shares.
-func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation, p *limiter.Policy, now time.Time) error {
+// the buckets every process shares. pending (what this process reserved
+// after the observed request) is taken off Remaining before it is adopted.
+func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
 	k := s.keys(key)
 	args := s.policyArgs(p, 4*limiter.NumKinds)
-	for _, r := range o {
+	for i, r := range o {
 		has := 0
 		if r.HasRemaining {
 			has = 1
@@ -140,7 +141,7 @@ func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation,
 		if !r.Reset.IsZero() {
 			reset = r.Reset.Sub(now).Microseconds()
 		}
-		args = append(args, r.Limit, has, r.Remaining, reset)
+		args = append(args, r.Limit, has, r.Remaining-pending[i], reset)
 	}
 	fb, err := s.try(ctx, opObserve, func(ctx context.Context) error {
 		v, err := observeScript.Run(ctx, s.rdb, []string{k.buckets, k.cooldown}, args...).Result()
@@ -156,7 +157,7 @@ func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation,
 	if err != nil || !fb {
 		return err
 	}
-	return s.localObserve(ctx, key, o, p, now)
+	return s.localObserve(ctx, key, o, pending, p, now)
 }
 
 // Cooldown implements limiter.Store: every process's Reserve for key denies

@@ -127,7 +127,7 @@ func TestLearnedLimitsAndCooldownAreShared(t *testing.T) {
 
 	reset := time.Now().Add(20 * time.Second)
 	o := limiter.Observation{limiter.Requests: {Limit: 50, Remaining: 7, HasRemaining: true, Reset: reset}}
-	if err := a.Observe(ctx, "k", &o, p, time.Now()); err != nil {
+	if err := a.Observe(ctx, "k", &o, limiter.Cost{}, p, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s, err := b.State(ctx, "k", p, time.Now())
@@ -220,5 +220,19 @@ func TestLimiterOverRedis(t *testing.T) {
 	defer cancel()
 	if _, err := l2.Acquire(short, "k", limiter.Request{MaxOutputTokens: 1}); !errors.Is(err, limiter.ErrWouldExceedDeadline) {
 		t.Fatalf("fourth acquire: %v, want ErrWouldExceedDeadline", err)
+	}
+}
+
+func TestObserveTakesPendingOffRemaining(t *testing.T) {
+	srv := redistest.Start(t)
+	st := newStore(t, newClient(t, srv))
+	p := policy(time.Hour, limiter.Limits{})
+	o := limiter.Observation{limiter.Requests: {Limit: 50, Remaining: 7, HasRemaining: true}}
+	if err := st.Observe(context.Background(), "k", &o, limiter.Cost{2}, p, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := st.State(context.Background(), "k", p, time.Now())
+	if lvl := s.Buckets[limiter.Requests].Level; lvl < 5 || lvl > 5.1 {
+		t.Fatalf("level = %v, want 7 remaining - 2 pending = 5", lvl)
 	}
 }

@@ -1,5 +1,5 @@
 -- Observe: for each kind i, ARGV[3+4i..6+4i] = limit, has remaining (0/1),
--- remaining, reset relative to the caller's clock in us ('n': none).
+-- remaining (less the caller's pending), reset relative to the caller's clock in us ('n': none).
 local s = load(KEYS[1], now, window, caps)
 for i = 1, 4 do
   local o = 3 + 4 * i
