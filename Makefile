@@ -19,7 +19,7 @@ demo:
 
 ## test: the whole suite, race detector on, every module of the workspace.
 test:
-	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && SLUICE_JAEGER_BIN=$(JAEGER_BIN) $(GO) test $(TESTFLAGS) ./...); done
+	@fail=0; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && SLUICE_JAEGER_BIN=$(JAEGER_BIN) $(GO) test $(TESTFLAGS) ./...) || fail=1; done; exit $$fail
 
 ## lint: go vet and staticcheck (pinned) on every module.
 lint:
