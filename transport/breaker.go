@@ -172,7 +172,7 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 		}
 		if !waited {
 			waited = true
-			trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerWaitEvent, trace.WithAttributes(
+			trace.SpanFromContext(ctx).AddEvent(telemetry.EventBreakerWait, trace.WithAttributes(
 				telemetry.AttrLimitKey.String(e.key), telemetry.AttrBreakerRetryAt.String(retryAt.Format(time.RFC3339Nano))))
 		}
 		if err := waitBreaker(ctx, changed, state, retryAt); err != nil {
@@ -203,7 +203,7 @@ func waitBreaker(ctx context.Context, changed <-chan struct{}, state gobreaker.S
 func (b *breakerTransport) refuse(ctx context.Context, e *breakerEntry, retryAt time.Time, reason string, cause error) error {
 	attrs := []attribute.KeyValue{telemetry.AttrLimitKey.String(e.key), telemetry.AttrBreakerReason.String(reason)}
 	b.ins.rejections.Add(ctx, 1, metric.WithAttributes(attrs...))
-	trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerRejectEvent, trace.WithAttributes(attrs...))
+	trace.SpanFromContext(ctx).AddEvent(telemetry.EventBreakerReject, trace.WithAttributes(attrs...))
 	return &BreakerOpenError{Key: e.key, RetryAt: retryAt, Reason: reason, Err: cause}
 }
 
@@ -221,7 +221,7 @@ func (b *breakerTransport) stateChanged(e *breakerEntry, from, to gobreaker.Stat
 	}
 	attrs := []attribute.KeyValue{telemetry.AttrLimitKey.String(e.key),
 		telemetry.AttrBreakerFrom.String(from.String()), telemetry.AttrBreakerTo.String(to.String())}
-	trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerStateChangeEvent, trace.WithAttributes(attrs...))
+	trace.SpanFromContext(ctx).AddEvent(telemetry.EventBreakerStateChange, trace.WithAttributes(attrs...))
 	b.ins.transitions.Add(ctx, 1, metric.WithAttributes(attrs...))
 	level := slog.LevelInfo
 	if to == gobreaker.StateOpen {

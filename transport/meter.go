@@ -129,7 +129,7 @@ func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 	op := c.api.Operation()
 	name, kind := strings.TrimSpace(op+" "+c.fields.Model), trace.SpanKindClient
 	if sdkSpansCall(ctx, req) {
-		name, kind = telemetry.CallSpanName, trace.SpanKindInternal
+		name, kind = telemetry.SpanCall, trace.SpanKindInternal
 	}
 	attrs := append(c.attrs(), telemetry.AttrRequestStream.Bool(c.fields.Stream))
 	if c.fields.MaxTokens > 0 {

@@ -87,8 +87,8 @@ func TestJaegerTraceOfRateLimitedCall(t *testing.T) {
 		t.Fatalf("root spans = %v, want the SDK's anthropic.messages.create", names(roots))
 	}
 	calls := kids[roots[0].SpanID]
-	if len(calls) != 1 || calls[0].OperationName != telemetry.CallSpanName {
-		t.Fatalf("under the SDK span: %v, want one %s", names(calls), telemetry.CallSpanName)
+	if len(calls) != 1 || calls[0].OperationName != telemetry.SpanCall {
+		t.Fatalf("under the SDK span: %v, want one %s", names(calls), telemetry.SpanCall)
 	}
 	call := calls[0]
 	if got := call.Tag(string(telemetry.AttrUsageInputTokens)); jsonInt(got) != msg.Usage.InputTokens {
