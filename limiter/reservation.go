@@ -17,6 +17,7 @@ type Reservation struct {
 	model     string
 	bytes     int64
 	estimated bool // input tokens were estimated from bytes
+	queued    bool // waited in the queue before leading
 	start     time.Time
 	waits     [6]time.Duration // by reasonIndex
 	ended     atomic.Bool
