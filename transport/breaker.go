@@ -68,6 +68,7 @@ type breakerEntry struct {
 	state   gobreaker.State
 	retryAt time.Time     // when an open breaker turns half-open
 	changed chan struct{} // closed and replaced whenever waiters should look again
+	publish time.Time     // an open verdict to share (WithSharedBreaker), zero: none
 }
 
 func (b *breakerTransport) entry(key string) *breakerEntry {
@@ -143,11 +144,15 @@ func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		e.notify() // a probe slot may be free again
 	}
 	e.mu.Unlock()
+	b.publishShared(ctx, e)
 	return resp, err
 }
 
 // admit waits until e lets the call through, or refuses it.
 func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(error), error) {
+	if err := b.awaitShared(ctx, e); err != nil {
+		return nil, err
+	}
 	waited := false
 	for {
 		e.mu.Lock()
@@ -207,6 +212,7 @@ func (b *breakerTransport) stateChanged(e *breakerEntry, from, to gobreaker.Stat
 	e.state = to
 	if to == gobreaker.StateOpen {
 		e.retryAt = time.Now().Add(b.cfg.settings.Break)
+		e.publish = e.retryAt
 	}
 	e.notify()
 	ctx := e.cur
