@@ -339,6 +339,7 @@ func (l *Limiter) granted(ks *keyState, r *Reservation, d *Decision, now time.Ti
 		for k, b := range d.State.Buckets {
 			r.charged[k] = b.Limit > 0
 		}
+		r.grantedAt = now
 		ks.pushUnacked(r)
 		ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
 	} else {
@@ -522,6 +523,11 @@ func storeErr(err error) error {
 	return fmt.Errorf("limiter: store: %w", err)
 }
 
+// reorderWindow bounds how much earlier than an observed request another one
+// may have been granted and still reach the provider after it. Counting
+// those as pending lowers the level by a constant, not the rate.
+const reorderWindow = 50 * time.Millisecond
+
 func (ks *keyState) pushUnacked(r *Reservation) {
 	r.uprev, r.unext, r.inUnacked = ks.unacked.tail, nil, true
 	if ks.unacked.tail != nil {
@@ -561,6 +567,12 @@ func (ks *keyState) pendingAfter(r *Reservation) Cost {
 			return sum
 		}
 		from = r.unext
+		// Requests granted just before r may still have reached the
+		// provider after it: goroutines are rescheduled between reserve
+		// and send. Count those granted within reorderWindow too.
+		for x := r.uprev; x != nil && r.grantedAt.Sub(x.grantedAt) < reorderWindow; x = x.uprev {
+			addCost(&sum, &x.cost, 1)
+		}
 		ks.removeUnacked(r)
 	}
 	// Count every reservation, charged or not: one granted while its bucket

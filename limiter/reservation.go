@@ -19,6 +19,7 @@ type Reservation struct {
 	estimated bool // input tokens were estimated from bytes
 	queued    bool // waited in the queue before leading
 	start     time.Time
+	grantedAt time.Time
 	waits     [6]time.Duration // by reasonIndex
 	ended     atomic.Bool
 	// charged says which buckets had a limit when the reservation was
