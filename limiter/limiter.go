@@ -201,6 +201,7 @@ func (l *Limiter) enter(ctx context.Context, ks *keyState, r *Reservation, p Pri
 			return &WaitError{Reason: reason, Wait: w, Left: dl.Sub(now)}
 		}
 	}
+	r.queued = true
 	l.queue(ks, r, p, false)
 	if p == Interactive && ks.head {
 		ks.wake() // a batch head yields to it
@@ -289,7 +290,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 		}
 	}()
 	now := r.start
-	for first := true; ; first = false {
+	for first := !r.queued; ; first = false {
 		if !first {
 			now = time.Now()
 		}
@@ -338,6 +339,7 @@ func (l *Limiter) granted(ks *keyState, r *Reservation, d *Decision, now time.Ti
 		for k, b := range d.State.Buckets {
 			r.charged[k] = b.Limit > 0
 		}
+		r.grantedAt = now
 		ks.pushUnacked(r)
 		ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
 	} else {
@@ -437,10 +439,15 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
 	key := ks.key
 	ks.mu.Lock()
-	ks.seen = true
 	pending := ks.pendingAfter(r)
 	ks.mu.Unlock()
-	defer ks.wake()
+	defer func() {
+		// Only now may the first wave end: the learned limits are in place.
+		ks.mu.Lock()
+		ks.seen = true
+		ks.mu.Unlock()
+		ks.wake()
+	}()
 	if o.Empty() {
 		return nil
 	}
@@ -516,6 +523,11 @@ func storeErr(err error) error {
 	return fmt.Errorf("limiter: store: %w", err)
 }
 
+// reorderWindow bounds how much earlier than an observed request another one
+// may have been granted and still reach the provider after it. Counting
+// those as pending lowers the level by a constant, not the rate.
+const reorderWindow = 50 * time.Millisecond
+
 func (ks *keyState) pushUnacked(r *Reservation) {
 	r.uprev, r.unext, r.inUnacked = ks.unacked.tail, nil, true
 	if ks.unacked.tail != nil {
@@ -543,7 +555,7 @@ func (ks *keyState) removeUnacked(r *Reservation) {
 	r.uprev, r.unext, r.inUnacked = nil, nil, false
 }
 
-// pendingAfter sums the charged cost of the unacknowledged reservations
+// pendingAfter sums the cost of the unacknowledged reservations
 // granted after r (all of them when r is nil) and acknowledges r: the
 // provider's remaining in r's response counted r and, most likely, the
 // requests sent before it, but not those sent after. ks.mu must be held.
@@ -555,14 +567,18 @@ func (ks *keyState) pendingAfter(r *Reservation) Cost {
 			return sum
 		}
 		from = r.unext
+		// Requests granted just before r may still have reached the
+		// provider after it: goroutines are rescheduled between reserve
+		// and send. Count those granted within reorderWindow too.
+		for x := r.uprev; x != nil && r.grantedAt.Sub(x.grantedAt) < reorderWindow; x = x.uprev {
+			addCost(&sum, &x.cost, 1)
+		}
 		ks.removeUnacked(r)
 	}
+	// Count every reservation, charged or not: one granted while its bucket
+	// was unknown is still a request the provider will count.
 	for x := from; x != nil; x = x.unext {
-		for k := range sum {
-			if x.charged[k] {
-				sum[k] += x.cost[k]
-			}
-		}
+		addCost(&sum, &x.cost, 1)
 	}
 	return sum
 }
