@@ -108,6 +108,7 @@ type keyState struct {
 	climit       float64 // concurrency cap, 0 = none
 	seen         bool    // a response has come back for this key
 	blockReason  Reason  // what the head waits for
+	lastBlock    Reason  // what the head last waited for: why the queue behind it waited
 	blockedUntil time.Time
 	last         State // the store's state at lastAt
 	lastAt       time.Time
@@ -274,6 +275,11 @@ func (ks *keyState) handoff() {
 	ks.dequeued(w)
 	w.state, w.reason = waitPromoted, ks.blockReason
 	if w.reason == ReasonNone {
+		// The head was just granted: this waiter queued behind heads that
+		// waited for lastBlock.
+		w.reason = ks.lastBlock
+	}
+	if w.reason == ReasonNone {
 		w.reason = ReasonConcurrency
 	}
 	ks.head = true
@@ -308,6 +314,9 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 		}
 		reason := l.localBlock(ks)
 		ks.blockReason = reason
+		if reason != ReasonNone {
+			ks.lastBlock = reason
+		}
 		ks.mu.Unlock()
 		var until time.Time
 		if reason == ReasonNone {
@@ -343,7 +352,7 @@ func (l *Limiter) granted(ks *keyState, r *Reservation, d *Decision, now time.Ti
 		ks.pushUnacked(r)
 		ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
 	} else {
-		ks.blockReason, ks.blockedUntil = d.Reason, d.RetryAt
+		ks.blockReason, ks.blockedUntil, ks.lastBlock = d.Reason, d.RetryAt, d.Reason
 	}
 	ks.mu.Unlock()
 	if d.OK {
