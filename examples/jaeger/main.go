@@ -39,16 +39,12 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	bin, err := jaegerproc.Binary()
-	if err != nil {
-		return err
-	}
-	j, err := jaegerproc.Start(ctx, bin)
+	j, err := jaegerproc.StartDefault(ctx)
 	if err != nil {
 		return err
 	}
 	defer j.Stop()
-	fmt.Printf("Jaeger %s running: OTLP %s, query API %s\n", bin, j.OTLPEndpoint, j.QueryURL)
+	fmt.Printf("Jaeger running: OTLP %s, query API %s\n", j.OTLPEndpoint, j.QueryURL)
 
 	os.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", j.OTLPEndpoint)
 	p, err := otlp.Setup(ctx, otlp.WithServiceName(service), otlp.WithoutGlobal())

@@ -31,11 +31,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	bin, err := jaegerproc.Binary()
-	if err != nil {
-		return err
-	}
-	j, err := jaegerproc.Start(ctx, bin)
+	j, err := jaegerproc.StartDefault(ctx)
 	if err != nil {
 		return err
 	}

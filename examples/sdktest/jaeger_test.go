@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -29,15 +28,9 @@ const (
 // span tree is SDK span → sluice.call → attempt 1 (429), wait, attempt 2
 // (200) with usage, and neither the API key nor the prompt appears anywhere.
 func TestJaegerTraceOfRateLimitedCall(t *testing.T) {
-	bin, err := jaegerproc.Binary()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	jaegerproc.Need(t)
 	ctx := context.Background()
-	j, err := jaegerproc.Start(ctx, bin)
+	j, err := jaegerproc.StartDefault(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -247,4 +248,25 @@ func (j *Jaeger) Traces(ctx context.Context, service string, limit int) ([]Trace
 		return nil, err
 	}
 	return out.Data, nil
+}
+
+// StartDefault finds the binary (see Binary) and starts it.
+func StartDefault(ctx context.Context) (*Jaeger, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	return Start(ctx, bin)
+}
+
+// Need skips tb when no Jaeger binary is found — or fails it when CI=true,
+// so that CI never silently skips a test that needs Jaeger.
+func Need(tb testing.TB) {
+	tb.Helper()
+	if _, err := Binary(); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(err)
+		}
+		tb.Skip(err)
+	}
 }
