@@ -21,8 +21,8 @@ var (
 		sseEvent("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)
 	streamDelta = sseEvent("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"`+strings.Repeat("lorem ipsum ", 80)+`"}}`)
 	streamEnd   = sseEvent("content_block_stop", `{"type":"content_block_stop","index":0}`) +
-			sseEvent("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":187}}`) +
-			sseEvent("message_stop", `{"type":"message_stop"}`)
+		sseEvent("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":187}}`) +
+		sseEvent("message_stop", `{"type":"message_stop"}`)
 	// streamChunk is 64 KB of deltas, written again and again for long
 	// streams so the server's own memory stays flat.
 	streamChunk = []byte(strings.Repeat(streamDelta, 64<<10/len(streamDelta)))
