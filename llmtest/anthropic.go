@@ -103,9 +103,7 @@ func (a anthropic) errorJSON(e apiError, reqID string) []byte {
 	if e.message == "" {
 		b.Error.Message = a.errorMessage(statusOfType(e.typ))
 	}
-	// Anthropic's 429s carry no error code unless a fault sets one
-	// (rate_limit_exceeded is OpenAI's); keep only explicit codes.
-	if e.code != "" && e.code != "rate_limit_exceeded" {
+	if e.code != "" {
 		b.Error.Details = &struct {
 			ErrorCode string `json:"error_code"`
 		}{e.code}
@@ -120,14 +118,17 @@ func (a anthropic) streamError(e apiError, reqID string) []byte {
 	return sseEvent("error", a.errorJSON(e, reqID))
 }
 
-func (anthropic) limitMessage(c call, v verdict) (string, string) {
+func (anthropic) limitError(c call, v verdict) apiError {
+	e := apiError{status: http.StatusTooManyRequests, typ: "rate_limit_error"}
 	unit := map[string]string{bucketRequests: "requests", bucketInputTokens: "input tokens", bucketOutputTokens: "output tokens"}[v.limiting]
 	if v.tooLarge {
-		return "rate_limit_error", fmt.Sprintf("This request would use %d %s, more than your rate limit of %d %s per window for model %s. Reduce the prompt length or the maximum tokens requested.",
-			int64(v.asked), unit, int64(v.limit), unit, c.Model)
+		e.message = fmt.Sprintf("This request would use %d %s, more than your rate limit of %d %s %s for model %s. Reduce the prompt length or the maximum tokens requested.",
+			int64(v.asked), unit, int64(v.limit), unit, per(v.window), c.Model)
+		return e
 	}
-	return "rate_limit_error", fmt.Sprintf("This request would exceed the rate limit for your organization of %d %s for model %s. Please try again later.",
-		int64(v.limit), unit, c.Model)
+	e.message = fmt.Sprintf("This request would exceed the rate limit for your organization of %d %s %s for model %s. Please try again later.",
+		int64(v.limit), unit, per(v.window), c.Model)
+	return e
 }
 
 func (anthropic) countTokens(c call) []byte {

@@ -27,8 +27,8 @@ type dialect interface {
 	errorBody(e apiError, reqID string) []byte
 	// streamError is an SSE event carrying e.
 	streamError(e apiError, reqID string) []byte
-	// limitMessage is error.type and error.message of a quota 429.
-	limitMessage(c call, v verdict) (typ, msg string)
+	// limitError is the body of a quota 429.
+	limitError(c call, v verdict) apiError
 	countTokens(c call) []byte
 	// demand is what c reserves at admission when it will generate out
 	// tokens; refund is what goes back when it actually generated used.

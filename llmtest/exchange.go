@@ -129,7 +129,7 @@ func (x *exchange) quotaKey() quotaKey {
 // admitAndServe charges the quota and answers with the generated message.
 func (x *exchange) admitAndServe() {
 	out := x.s.cfg.OutputTokens(x.c.Model, x.c.InputTokens, x.c.MaxTokens)
-	if x.c.MaxTokens > 0 {
+	if x.c.HasMaxTokens {
 		out = min(out, x.c.MaxTokens)
 	}
 	out = max(out, 0)
@@ -162,7 +162,6 @@ func (x *exchange) admitAndServe() {
 // the buckets and x-should-retry: true. A request too large for a bucket
 // gets no retry-after: waiting would not help.
 func (x *exchange) rateLimited(v verdict, now time.Time) {
-	typ, msg := x.d.limitMessage(x.c, v)
 	if !v.tooLarge {
 		h := x.w.Header()
 		secs := max(1, int64(math.Ceil(v.wait.Seconds())))
@@ -176,7 +175,7 @@ func (x *exchange) rateLimited(v verdict, now time.Time) {
 		h.Set("x-should-retry", "true")
 		x.s.rec.announce(x.rec.KeyFingerprint, until)
 	}
-	x.fail(apiError{status: http.StatusTooManyRequests, typ: typ, code: "rate_limit_exceeded", message: msg})
+	x.fail(x.d.limitError(x.c, v))
 }
 
 // statusOfType maps an error type a stream can carry to the status a

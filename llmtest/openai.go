@@ -78,18 +78,21 @@ func (o openAI) streamError(e apiError, reqID string) []byte {
 	return sseEvent("", o.errorBody(e, reqID))
 }
 
-func (openAI) limitMessage(c call, v verdict) (string, string) {
-	typ, unit := "requests", "requests per min (RPM)"
+func (openAI) limitError(c call, v verdict) apiError {
+	e := apiError{status: http.StatusTooManyRequests, typ: "requests", code: "rate_limit_exceeded"}
+	unit := "requests per min (RPM)"
 	if v.limiting == bucketTokens {
-		typ, unit = "tokens", "tokens per min (TPM)"
+		e.typ, unit = "tokens", "tokens per min (TPM)"
 	}
 	if v.tooLarge {
-		return typ, fmt.Sprintf("Request too large for %s in organization org-llmtest on %s: Limit %d, Requested %d. The input or output tokens must be reduced in order to run successfully.",
+		e.message = fmt.Sprintf("Request too large for %s in organization org-llmtest on %s: Limit %d, Requested %d. The input or output tokens must be reduced in order to run successfully.",
 			c.Model, unit, int64(v.limit), int64(v.asked))
+		return e
 	}
 	used := int64(v.limit) - int64(max(0, v.have))
-	return typ, fmt.Sprintf("Rate limit reached for %s in organization org-llmtest on %s: Limit %d, Used %d, Requested %d. Please try again in %s.",
+	e.message = fmt.Sprintf("Rate limit reached for %s in organization org-llmtest on %s: Limit %d, Used %d, Requested %d. Please try again in %s.",
 		c.Model, unit, int64(v.limit), used, int64(v.asked), goDuration(v.wait))
+	return e
 }
 
 func (openAI) countTokens(c call) []byte {
@@ -100,7 +103,7 @@ func (openAI) countTokens(c call) []byte {
 // output when the request sets no limit), as OpenAI estimates a request.
 func (openAI) demand(c call, out int) demand {
 	reserve := c.MaxTokens
-	if reserve == 0 {
+	if !c.HasMaxTokens {
 		reserve = out
 	}
 	return demand{requests: 1, tokens: float64(c.InputTokens + reserve)}

@@ -37,6 +37,7 @@ type verdict struct {
 	// with its limit and what the request asked of it.
 	limiting           string
 	limit, asked, have float64
+	window             time.Duration // the quota's refill period
 	states             []bucketState
 }
 
@@ -129,6 +130,7 @@ func (q *quotas) admit(k quotaKey, d demand, now time.Time) verdict {
 		l.each(func(name string, b *bucket) { b.take(d.of(name)) })
 	}
 	v.states = q.states(l)
+	v.window = q.window
 	return v
 }
 

@@ -20,6 +20,7 @@ func CountTokens(text string) int {
 type call struct {
 	Model        string
 	MaxTokens    int  // 0 when absent
+	HasMaxTokens bool // max_tokens (or its OpenAI names) was sent
 	Stream       bool //
 	IncludeUsage bool // OpenAI stream_options.include_usage
 	InputTokens  int
@@ -112,14 +113,17 @@ func parseCall(body []byte, needMaxTokens bool) (call, error) {
 		return c, fmt.Errorf("%w: model: Field required", errBadRequest)
 	}
 	for _, p := range []*int{b.MaxTokens, b.MaxCompletionTokens, b.MaxOutputTokens} {
-		if p != nil {
-			if *p < 1 {
-				return c, fmt.Errorf("%w: max_tokens: must be at least 1", errBadRequest)
-			}
-			c.MaxTokens = *p
+		if p == nil {
+			continue
 		}
+		// Anthropic accepts max_tokens 0 (pre-warming the prompt cache
+		// without generating); OpenAI wants at least 1.
+		if *p < 0 || (*p == 0 && !needMaxTokens) {
+			return c, fmt.Errorf("%w: max_tokens: must be at least 1", errBadRequest)
+		}
+		c.MaxTokens, c.HasMaxTokens = *p, true
 	}
-	if needMaxTokens && c.MaxTokens == 0 {
+	if needMaxTokens && !c.HasMaxTokens {
 		return c, fmt.Errorf("%w: max_tokens: Field required", errBadRequest)
 	}
 	if b.StreamOptions != nil {

@@ -1,7 +1,92 @@
 package transport
 
-// breakerConfig holds the settings of the breaker layer. (Placeholder: the breaker
-// layer's issue replaces this file.)
-type breakerConfig struct{}
+import (
+	"net/http"
+	"time"
+)
 
-func defaultBreakerConfig() breakerConfig { return breakerConfig{} }
+// BreakerSettings tune the circuit breaker. A zero field takes its default;
+// the defaults are those of Polly's standard resilience handler.
+type BreakerSettings struct {
+	// FailureRatio trips the breaker when failures / (failures +
+	// successes) over Window reaches it. Default 0.1; values above 1 mean 1.
+	FailureRatio float64
+	// MinRequests is how many calls Window must hold before the ratio is
+	// judged. Default 100.
+	MinRequests uint32
+	// Window is the rolling window of the ratio, kept in ten buckets.
+	// Default 30 s.
+	Window time.Duration
+	// Break is how long an open breaker refuses traffic before it lets a
+	// probe through. Default 5 s.
+	Break time.Duration
+	// Probes is how many calls a half-open breaker lets through; that
+	// many successes close it, one failure opens it again. Default 1.
+	Probes uint32
+}
+
+// Default breaker settings.
+const (
+	DefaultBreakerFailureRatio = 0.1
+	DefaultBreakerMinRequests  = 100
+	DefaultBreakerWindow       = 30 * time.Second
+	DefaultBreakerBreak        = 5 * time.Second
+	DefaultBreakerProbes       = 1
+)
+
+func (s BreakerSettings) withDefaults() BreakerSettings {
+	if s.FailureRatio <= 0 {
+		s.FailureRatio = DefaultBreakerFailureRatio
+	}
+	s.FailureRatio = min(s.FailureRatio, 1)
+	if s.MinRequests == 0 {
+		s.MinRequests = DefaultBreakerMinRequests
+	}
+	if s.Window <= 0 {
+		s.Window = DefaultBreakerWindow
+	}
+	if s.Break <= 0 {
+		s.Break = DefaultBreakerBreak
+	}
+	if s.Probes == 0 {
+		s.Probes = DefaultBreakerProbes
+	}
+	return s
+}
+
+// breakerConfig holds the settings of the breaker layer.
+type breakerConfig struct {
+	settings BreakerSettings
+	failFast bool
+	key      func(*http.Request) string
+}
+
+func defaultBreakerConfig() breakerConfig {
+	return breakerConfig{settings: BreakerSettings{}.withDefaults(), key: defaultBreakerKey}
+}
+
+// WithBreakerSettings sets the breaker's trip rule, window, break and
+// probes; zero fields keep their defaults.
+func WithBreakerSettings(s BreakerSettings) Option {
+	return func(c *config) { c.breaker.settings = s.withDefaults() }
+}
+
+// WithFailFast makes every call an open breaker refuses return a
+// *BreakerOpenError at once, instead of waiting for the breaker to let
+// traffic through again.
+func WithFailFast() Option {
+	return func(c *config) { c.breaker.failFast = true }
+}
+
+// WithBreakerKey sets how calls are grouped into breakers: calls with the
+// same key share one. The default is the request's host and the model its
+// body names, so one overloaded model does not stop the others. f must not
+// consume req.Body (read a copy from req.GetBody) and must not return
+// secrets: the key is recorded in telemetry as sluice.key.
+func WithBreakerKey(f func(req *http.Request) string) Option {
+	return func(c *config) {
+		if f != nil {
+			c.breaker.key = f
+		}
+	}
+}

@@ -1,7 +1,190 @@
 package transport
 
-// retryConfig holds the settings of the retry layer. (Placeholder: the retry
-// layer's issue replaces this file.)
-type retryConfig struct{}
+import "time"
 
-func defaultRetryConfig() retryConfig { return retryConfig{} }
+// retryConfig holds the settings of the retry layer. Zero values never
+// reach the layer: defaultRetryConfig fills every field and the options
+// below ignore out-of-range values, keeping the default.
+type retryConfig struct {
+	maxAttempts    int
+	initial        time.Duration
+	maxInterval    time.Duration
+	maxElapsed     time.Duration
+	maxServerDelay time.Duration
+	// serverJitter is the fraction of a server-given delay added on top of
+	// it, uniformly in [0, serverJitter·delay], capped at maxServerJitter:
+	// jitter only ever lengthens what the server asked for.
+	serverJitter    float64
+	maxServerJitter time.Duration
+
+	budget         bool
+	budgetRatio    float64
+	budgetMinPerS  float64
+	budgetWindow   time.Duration
+	maxReplayBody  int64
+	cooldown       bool
+	maxPeekBytes   int
+	maxDrainBytes  int64
+	attemptTimeout time.Duration
+}
+
+// Defaults of the retry layer, chosen for the Anthropic and OpenAI APIs.
+const (
+	// DefaultMaxAttempts is the number of attempts per call, first one
+	// included. The SDKs make 3; rate-limit bursts on per-minute windows
+	// need more, and the server's Retry-After keeps them from hammering.
+	DefaultMaxAttempts = 5
+	// DefaultInitialBackoff and DefaultMaxBackoff bound the exponential
+	// backoff used when the server names no delay (529s often carry none).
+	DefaultInitialBackoff = 500 * time.Millisecond
+	DefaultMaxBackoff     = 30 * time.Second
+	// DefaultMaxElapsedTime bounds the time one call spends retrying.
+	DefaultMaxElapsedTime = 5 * time.Minute
+	// DefaultMaxServerDelay is the longest Retry-After the layer sleeps
+	// for; a longer one is returned to the caller at once (openai-go uses
+	// the same 2-minute cap).
+	DefaultMaxServerDelay = 2 * time.Minute
+	// DefaultRetryBudgetRatio and DefaultRetryBudgetMinPerSecond are
+	// Finagle's retry-budget defaults: retries may add 20% to the requests
+	// of the last 10 seconds, plus 10 retries per second.
+	DefaultRetryBudgetRatio        = 0.2
+	DefaultRetryBudgetMinPerSecond = 10
+	// DefaultMaxReplayBody is the largest request body the layer buffers
+	// to replay when the request has no GetBody: 32 MiB, the Anthropic
+	// Messages API's own request size limit.
+	DefaultMaxReplayBody = 32 << 20
+)
+
+func defaultRetryConfig() retryConfig {
+	return retryConfig{
+		maxAttempts:     DefaultMaxAttempts,
+		initial:         DefaultInitialBackoff,
+		maxInterval:     DefaultMaxBackoff,
+		maxElapsed:      DefaultMaxElapsedTime,
+		maxServerDelay:  DefaultMaxServerDelay,
+		serverJitter:    0.2,
+		maxServerJitter: 5 * time.Second,
+		budget:          true,
+		budgetRatio:     DefaultRetryBudgetRatio,
+		budgetMinPerS:   DefaultRetryBudgetMinPerSecond,
+		budgetWindow:    10 * time.Second,
+		maxReplayBody:   DefaultMaxReplayBody,
+		cooldown:        true,
+		maxPeekBytes:    16 << 10,
+		maxDrainBytes:   64 << 10,
+	}
+}
+
+// WithMaxAttempts sets how many attempts the retry layer makes per call,
+// the first one included (default DefaultMaxAttempts). 1 disables retries;
+// values below 1 are ignored.
+func WithMaxAttempts(n int) Option {
+	return func(c *config) {
+		if n >= 1 {
+			c.retry.maxAttempts = n
+		}
+	}
+}
+
+// WithBackoff sets the exponential backoff used when the server names no
+// delay: the first wait is initial, each next one 2× longer up to max, each
+// randomised by ±50% (cenkalti/backoff's formula). Non-positive values, or
+// max < initial, are ignored.
+func WithBackoff(initial, max time.Duration) Option {
+	return func(c *config) {
+		if initial > 0 && max >= initial {
+			c.retry.initial, c.retry.maxInterval = initial, max
+		}
+	}
+}
+
+// WithMaxElapsedTime bounds the time one call may spend in the retry layer:
+// a retry whose wait would end later is not made and the last response is
+// returned (default DefaultMaxElapsedTime). 0 removes the bound; the
+// context's deadline always applies.
+func WithMaxElapsedTime(d time.Duration) Option {
+	return func(c *config) {
+		if d >= 0 {
+			c.retry.maxElapsed = d
+		}
+	}
+}
+
+// WithMaxServerDelay sets the longest Retry-After (or retry-after-ms) the
+// layer waits for (default DefaultMaxServerDelay). When the server asks for
+// longer, the layer gives up and returns that response to the caller at
+// once rather than sleep for an hour. Non-positive values are ignored.
+func WithMaxServerDelay(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.retry.maxServerDelay = d
+		}
+	}
+}
+
+// WithRetryBudget bounds retries to ratio × the calls of the last 10
+// seconds plus minPerSecond retries per second, as Envoy, gRPC and Finagle
+// do, so a fleet cannot multiply its own load during an outage. A retry the
+// budget refuses is not made: the last response is returned and the
+// exhaustion counted. Defaults: DefaultRetryBudgetRatio and
+// DefaultRetryBudgetMinPerSecond. Negative values are ignored.
+func WithRetryBudget(ratio, minPerSecond float64) Option {
+	return func(c *config) {
+		if ratio >= 0 && minPerSecond >= 0 {
+			c.retry.budget = true
+			c.retry.budgetRatio, c.retry.budgetMinPerS = ratio, minPerSecond
+		}
+	}
+}
+
+// WithoutRetryBudget removes the retry budget: every retryable failure is
+// retried up to the attempt and time limits.
+func WithoutRetryBudget() Option {
+	return func(c *config) { c.retry.budget = false }
+}
+
+// WithMaxReplayBody sets the largest request body the retry layer buffers
+// in memory to replay on a retry, for requests without GetBody (default
+// DefaultMaxReplayBody). A larger body is sent once and never retried.
+// Requests with GetBody (all SDK requests) are replayed through it and
+// never buffered. Negative values are ignored; 0 means "never buffer".
+func WithMaxReplayBody(bytes int64) Option {
+	return func(c *config) {
+		if bytes >= 0 {
+			c.retry.maxReplayBody = bytes
+		}
+	}
+}
+
+// WithoutCooldown turns off the retry layer's own shared cool-down (a
+// 429/529 with a server delay holding back every request to the same host
+// and model). transport.New sets it when the limit layer provides the
+// cool-down instead.
+func WithoutCooldown() Option {
+	return func(c *config) { c.retry.cooldown = false }
+}
+
+// WithServerDelayJitter sets the upward jitter added to a server-given
+// delay: a uniform extra wait in [0, fraction·delay], capped at max
+// (defaults 0.2 and 5s). It spreads callers that were all told the same
+// moment without ever retrying earlier than the server asked. A negative
+// fraction or max is ignored; 0 turns the jitter off.
+func WithServerDelayJitter(fraction float64, max time.Duration) Option {
+	return func(c *config) {
+		if fraction >= 0 && max >= 0 {
+			c.retry.serverJitter, c.retry.maxServerJitter = fraction, max
+		}
+	}
+}
+
+// WithAttemptTimeout bounds each attempt until its response headers arrive;
+// an attempt that times out is retried like a connection error. The
+// caller's context still bounds the whole call. 0 (the default) sets no
+// per-attempt bound. Negative values are ignored.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d >= 0 {
+			c.retry.attemptTimeout = d
+		}
+	}
+}

@@ -2,63 +2,222 @@
 // past, without buffering them: Anthropic and OpenAI JSON bodies and SSE
 // streams.
 //
-// Placeholder API: the metering issue implements the scanners.
+// NewReader wraps a response body. Every byte the caller reads goes through
+// a small state machine — an SSE event splitter feeding a JSON tokenizer
+// that remembers only the path of keys it is in — which picks the usage
+// counts, the response model and a mid-stream error type out of the
+// documents they sit in. Nothing is buffered and nothing is read ahead: the
+// caller gets each byte as soon as the underlying body returns it, memory is
+// a few hundred bytes whatever the body's size or line length, and a steady
+// stream of events allocates nothing.
+//
+// Streams report cumulative usage (Anthropic's message_delta repeats the
+// running totals), so for every count the last value seen wins. A value
+// counts only when the event (or JSON body) that carries it is complete, so
+// a stream cut in the middle of an event keeps what the earlier events said.
 package usage
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"strings"
+	"sync"
 
 	"github.com/sluicehq/sluice/internal/provider"
 )
 
-// Usage is the token usage of one response.
+// Usage is the token usage of one response, as the provider reported it.
 type Usage struct {
-	InputTokens              int64
-	OutputTokens             int64
+	// InputTokens is Anthropic's input_tokens (which excludes cached
+	// input) or OpenAI's prompt_tokens / input_tokens (which include it).
+	// TotalInputTokens adds the cache counts where the provider leaves them
+	// out.
+	InputTokens  int64
+	OutputTokens int64
+	// CacheCreationInputTokens is Anthropic's cache_creation_input_tokens
+	// or OpenAI's *_tokens_details.cache_write_tokens.
 	CacheCreationInputTokens int64
-	CacheReadInputTokens     int64
-	ReasoningTokens          int64
+	// CacheReadInputTokens is Anthropic's cache_read_input_tokens or
+	// OpenAI's *_tokens_details.cached_tokens.
+	CacheReadInputTokens int64
+	// ReasoningTokens is OpenAI's *_tokens_details.reasoning_tokens or
+	// Anthropic's output_tokens_details.thinking_tokens, a part of
+	// OutputTokens.
+	ReasoningTokens int64
 	// ResponseModel is the model the response names, if seen.
 	ResponseModel string
 	// Known is false when the response carried no usage (for example an
 	// OpenAI chat stream without stream_options.include_usage, or a stream
 	// cut off before its usage arrived).
 	Known bool
+
+	// Provider is the provider the body came from.
+	Provider provider.Kind
+	// ErrorType is the error a successful (HTTP 200) response reported in
+	// its body: the error.type of an Anthropic "event: error" or an OpenAI
+	// error chunk (e.g. "overloaded_error"), or the error.code of an OpenAI
+	// response.failed event. Empty when none.
+	ErrorType string
+	// Stream is true when the body was an SSE stream.
+	Stream bool
 }
 
+// TotalInputTokens is every input token the request consumed, cached or
+// not: Anthropic reports cache reads and writes beside input_tokens, OpenAI
+// includes them in it.
+func (u Usage) TotalInputTokens() int64 {
+	if u.Provider == provider.Anthropic {
+		return u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
+	}
+	return u.InputTokens
+}
+
+// ErrTruncated is what done receives when a body ends cleanly (io.EOF) but
+// before its final event (message_stop, [DONE], response.completed…) or in
+// the middle of its JSON document: the server or a proxy cut it short. It
+// wraps io.ErrUnexpectedEOF.
+var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io.ErrUnexpectedEOF)
+
 // NewReader wraps body so that usage is parsed as the caller reads it. done
-// is called exactly once: at EOF with err == nil, on a read error with that
-// error, or on Close before EOF with io.ErrUnexpectedEOF; u holds what was
-// seen so far. contentType is the response's Content-Type
-// (text/event-stream selects the SSE scanner).
+// is called exactly once: at EOF with err == nil (or ErrTruncated when the
+// body ended early), on a read error with that error, or on Close before EOF
+// with io.ErrUnexpectedEOF — unless the body had already been read to its
+// final event or the end of its JSON value, when err is nil; u holds what was seen so far. contentType is the
+// response's Content-Type (text/event-stream selects the SSE scanner,
+// anything else is scanned as one JSON document). kind is recorded in
+// Usage.Provider; api is reserved for endpoint-specific formats (every
+// endpoint sluice knows uses the paths of providers.md §4). done may be nil.
+//
+// Read and Close may be called from different goroutines, as with any
+// http.Response body.
 func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
-	return &reader{body: body, done: done}
+	_ = api
+	r := &reader{body: body, done: done, kind: kind}
+	r.sse.total = &r.total
+	r.stream = isEventStream(contentType)
+	return r
+}
+
+func isEventStream(ct string) bool {
+	const es = "text/event-stream"
+	ct = strings.TrimLeft(ct, " ")
+	return len(ct) >= len(es) && strings.EqualFold(ct[:len(es)], es)
 }
 
 type reader struct {
 	body   io.ReadCloser
 	done   func(Usage, error)
-	called bool
+	kind   provider.Kind
+	stream bool
+
+	mu       sync.Mutex // guards the fields below, between Read and Close
+	finished bool
+	sse      sseScanner
+	js       jsonScanner
+	total    tally
 }
 
 func (r *reader) Read(p []byte) (int, error) {
 	n, err := r.body.Read(p)
-	if err != nil && !r.called {
-		r.called = true
-		if err == io.EOF {
-			r.done(Usage{}, nil)
-		} else {
-			r.done(Usage{}, err)
-		}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return n, err
+	}
+	if n > 0 {
+		r.scan(p[:n])
+	}
+	if err != nil {
+		r.finish(err)
 	}
 	return n, err
 }
 
+func (r *reader) scan(p []byte) {
+	if r.stream {
+		r.sse.feed(p)
+		return
+	}
+	if r.js.state == stDone {
+		return
+	}
+	r.js.feed(p)
+	if r.js.complete() {
+		r.total.merge(&r.js.staged) // once: feed ignores what follows
+	}
+}
+
 func (r *reader) Close() error {
 	err := r.body.Close()
-	if !r.called {
-		r.called = true
-		r.done(Usage{}, io.ErrUnexpectedEOF)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.finished {
+		r.finish(r.closedEarly())
 	}
 	return err
+}
+
+// finish settles the usage and calls done once; mu is held.
+func (r *reader) finish(err error) {
+	r.finished = true
+	if errors.Is(err, io.EOF) {
+		err = r.endOfBody()
+	}
+	if r.done != nil {
+		r.done(r.usage(), err)
+	}
+}
+
+// closedEarly is the error of a Close before EOF: none when the body had
+// already said all it had to say (its final event, or its whole JSON value),
+// which is how SDKs that stop at message_stop or [DONE] close a stream.
+func (r *reader) closedEarly() error {
+	if (r.stream && r.sse.terminal) || (!r.stream && r.js.complete()) {
+		return nil
+	}
+	return io.ErrUnexpectedEOF
+}
+
+// endOfBody decides whether a clean EOF ended the body where it should.
+func (r *reader) endOfBody() error {
+	if r.stream {
+		r.sse.dispatch() // an event not followed by a blank line
+		if !r.sse.terminal {
+			return ErrTruncated
+		}
+		return nil
+	}
+	if r.js.complete() {
+		return nil
+	}
+	if r.js.finish(); r.js.complete() { // a bare top-level number
+		r.total.merge(&r.js.staged)
+		return nil
+	}
+	if r.js.started && r.js.state != stBad {
+		return ErrTruncated
+	}
+	return nil // empty, or not JSON at all: nothing to meter, nothing cut
+}
+
+func (r *reader) usage() Usage {
+	t := &r.total
+	u := Usage{
+		InputTokens:              t.n[fieldInput],
+		OutputTokens:             t.n[fieldOutput],
+		CacheCreationInputTokens: t.n[fieldCacheCreation],
+		CacheReadInputTokens:     t.n[fieldCacheRead],
+		ReasoningTokens:          t.n[fieldReasoning],
+		Known:                    t.seen&(1<<fieldInput|1<<fieldOutput) != 0,
+		Provider:                 r.kind,
+		Stream:                   r.stream,
+	}
+	if t.modelLen > 0 {
+		u.ResponseModel = string(t.model[:t.modelLen])
+	}
+	if t.errLen > 0 {
+		u.ErrorType = string(t.errType[:t.errLen])
+	}
+	return u
 }

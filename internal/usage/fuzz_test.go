@@ -1,0 +1,166 @@
+package usage
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/provider"
+)
+
+// scanPieces runs body through NewReader, cut every n bytes, and returns
+// what done received.
+func scanPieces(t *testing.T, body []byte, ct string, n int) (Usage, error) {
+	t.Helper()
+	var u Usage
+	var gotErr error
+	calls := 0
+	r := NewReader(io.NopCloser(&chunked{strings.NewReader(string(body)), n}), provider.OpenAI, provider.APIOther, ct,
+		func(v Usage, err error) { u, gotErr = v, err; calls++ })
+	got, err := io.ReadAll(r)
+	if err != nil || string(got) != string(body) {
+		t.Fatalf("body altered or read failed: %v", err)
+	}
+	r.Close()
+	if calls != 1 {
+		t.Fatalf("done called %d times", calls)
+	}
+	return u, gotErr
+}
+
+// FuzzSSE feeds hostile event streams: the scanner must not panic, must
+// call done once, and must not depend on how the bytes are cut.
+func FuzzSSE(f *testing.F) {
+	for _, s := range []string{anthropicSSE, openaiChatSSEUsage, openaiChatSSENoUsage, openaiResponsesSSE, anthropicSSEError,
+		strings.ReplaceAll(anthropicSSE, "\n", "\r\n"), "data: [DONE]\r\r", "event:\x00\ndata\n\n", ":comment\ndata:{}\n\n\n"} {
+		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(7))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, cut uint8) {
+		whole, wErr := scanPieces(t, body, sse, len(body)+1)
+		piece, pErr := scanPieces(t, body, sse, int(cut%16)+1)
+		if whole != piece || !errors.Is(pErr, wErr) {
+			t.Fatalf("cut-dependent result:\nwhole %+v %v\npiece %+v %v", whole, wErr, piece, pErr)
+		}
+	})
+}
+
+// FuzzJSON checks the streaming parser against encoding/json: for every
+// valid document it must find exactly the usage a full decode finds.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{anthropicJSON, openaiChatJSON, openaiResponsesJSON,
+		`{"usage":{"input_tokens":1,"input_tokens":2}}`, `{"usage":null}`, `[{"usage":{}}]`, `{"usage":{"prompt_tokens":1e3}}`,
+		`{"response":{"usage":{"output_tokens_details":{"reasoning_tokens":3}}}}`, `{"model":"a\"b"}`, `7`} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, cut uint8) {
+		u, err := scanPieces(t, body, "application/json", int(cut%16)+1)
+		if !json.Valid(body) || strings.ContainsRune(string(body), '\\') || nesting(body) > maxDepth-1 {
+			_ = err
+			return // the oracle below holds for plain valid documents only
+		}
+		if err != nil {
+			t.Fatalf("valid document: err %v", err)
+		}
+		want := oracle(t, body)
+		want.Provider, want.Stream = provider.OpenAI, false
+		if u != want {
+			t.Fatalf("\n got %+v\nwant %+v", u, want)
+		}
+	})
+}
+
+func nesting(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c == '{' || c == '[' {
+			n++
+		}
+	}
+	return n
+}
+
+// oracle decodes body fully with encoding/json and applies the paths of
+// fields.go.
+func oracle(t *testing.T, body []byte) Usage {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("oracle: %v", err)
+	}
+	var u Usage
+	var seen bool
+	root, _ := doc.(map[string]any)
+	str := func(m map[string]any, k string) (string, bool) {
+		s, ok := m[k].(string)
+		return s, ok && s != "" && len(s) <= maxCapture
+	}
+	if s, ok := str(root, "model"); ok {
+		u.ResponseModel = s
+	}
+	if e, ok := root["error"].(map[string]any); ok {
+		if s, ok := str(e, "type"); ok {
+			u.ErrorType = s
+		}
+	}
+	count := func(m map[string]any, k string, dst *int64, known bool) {
+		n, ok := m[k].(json.Number)
+		if !ok || strings.ContainsAny(string(n), ".eE-") {
+			return
+		}
+		v, err := n.Int64()
+		if err != nil || v < 0 || v > maxCount*10 {
+			return
+		}
+		*dst = v
+		if known {
+			seen = true
+		}
+	}
+	readUsage := func(us map[string]any) {
+		count(us, "input_tokens", &u.InputTokens, true)
+		count(us, "prompt_tokens", &u.InputTokens, true)
+		count(us, "output_tokens", &u.OutputTokens, true)
+		count(us, "completion_tokens", &u.OutputTokens, true)
+		count(us, "cache_creation_input_tokens", &u.CacheCreationInputTokens, false)
+		count(us, "cache_read_input_tokens", &u.CacheReadInputTokens, false)
+		for _, d := range []string{"prompt_tokens_details", "input_tokens_details"} {
+			if m, ok := us[d].(map[string]any); ok {
+				count(m, "cached_tokens", &u.CacheReadInputTokens, false)
+				count(m, "cache_write_tokens", &u.CacheCreationInputTokens, false)
+			}
+		}
+		for _, d := range []string{"completion_tokens_details", "output_tokens_details"} {
+			if m, ok := us[d].(map[string]any); ok {
+				count(m, "reasoning_tokens", &u.ReasoningTokens, false)
+				count(m, "thinking_tokens", &u.ReasoningTokens, false)
+			}
+		}
+	}
+	if us, ok := root["usage"].(map[string]any); ok {
+		readUsage(us)
+	}
+	for _, w := range []string{"message", "response"} {
+		if m, ok := root[w].(map[string]any); ok {
+			if s, ok := str(m, "model"); ok {
+				u.ResponseModel = s
+			}
+			if us, ok := m["usage"].(map[string]any); ok {
+				readUsage(us)
+			}
+			if w == "response" {
+				if e, ok := m["error"].(map[string]any); ok {
+					if s, ok := str(e, "code"); ok {
+						u.ErrorType = s
+					}
+				}
+			}
+		}
+	}
+	u.Known = seen
+	return u
+}

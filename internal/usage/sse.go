@@ -1,0 +1,235 @@
+package usage
+
+import "bytes"
+
+// sseScanner splits a text/event-stream into events as bytes arrive and
+// feeds the data of the events that can carry usage to a jsonScanner. Its
+// memory is fixed: field and event names are kept in small arrays (longer
+// ones are ignored), and an event's data is copied into a 2 KB array only
+// so that a cheap substring test can skip the chunks that cannot carry
+// usage (every OpenAI chat chunk is otherwise a JSON document to parse); a
+// larger event is streamed into the JSON scanner instead, so a 10 MB data
+// line costs no memory. Hand-written for the same
+// reasons as jsonScanner; it follows the WHATWG event-stream grammar (LF,
+// CR or CRLF line ends; "field: value" with one optional space; a blank
+// line dispatches the event).
+type sseScanner struct {
+	state   uint8
+	afterCR bool // the previous byte was a CR: a following LF is part of it
+
+	field    [8]byte
+	fieldLen int // > len(field) when too long to be a field we read
+	value    uint8
+	leadSp   bool // the value's optional leading space has not been checked
+
+	event    [40]byte
+	eventLen int // > len(event) when too long to be an event we read
+
+	dataLines int
+	evBuf     [2048]byte // the event's data while it fits
+	evLen     int
+	evStream  bool    // the data outgrew evBuf and goes straight to js
+	dataLen   int     // bytes of data on the current line
+	dataHead  [6]byte // its first bytes, to spot "[DONE]"
+
+	js       jsonScanner
+	total    *tally
+	terminal bool // the stream's final event was seen
+}
+
+// Line states.
+const (
+	lnStart uint8 = iota
+	lnField
+	lnValue
+)
+
+// Value kinds.
+const (
+	valIgnore uint8 = iota
+	valData
+	valEvent
+)
+
+var (
+	done = []byte("[DONE]")
+	lf   = []byte{'\n'}
+)
+
+func (s *sseScanner) feed(p []byte) {
+	for i := 0; i < len(p); {
+		if s.afterCR {
+			s.afterCR = false
+			if p[i] == '\n' {
+				i++
+				continue
+			}
+		}
+		switch s.state {
+		case lnStart:
+			if c := p[i]; c == '\n' || c == '\r' {
+				s.dispatch()
+				s.afterCR = c == '\r'
+				i++
+				continue
+			}
+			s.state, s.fieldLen = lnField, 0
+		case lnField:
+			i += s.scanField(p[i:])
+		case lnValue:
+			i += s.scanValue(p[i:])
+		}
+	}
+}
+
+// scanField reads a field name up to its colon or the end of the line.
+func (s *sseScanner) scanField(p []byte) int {
+	for i, c := range p {
+		switch c {
+		case ':':
+			s.startValue()
+			return i + 1
+		case '\n', '\r':
+			// A line without a colon is a field with an empty value.
+			s.startValue()
+			s.endLine()
+			s.afterCR = c == '\r'
+			return i + 1
+		}
+		if s.fieldLen < len(s.field) {
+			s.field[s.fieldLen] = c
+		}
+		s.fieldLen++
+	}
+	return len(p)
+}
+
+func (s *sseScanner) startValue() {
+	s.state, s.leadSp, s.value = lnValue, true, valIgnore
+	if s.fieldLen > len(s.field) {
+		return
+	}
+	switch string(s.field[:s.fieldLen]) {
+	case "data":
+		s.value, s.dataLen = valData, 0
+		if s.dataLines > 0 && s.parsing() {
+			s.appendData(lf) // data lines join with LF
+		}
+		s.dataLines++
+	case "event":
+		s.value, s.eventLen = valEvent, 0
+	}
+}
+
+// parsing reports whether the current event's data goes to the JSON
+// scanner: unnamed events (OpenAI chat) and the named events that matter.
+func (s *sseScanner) parsing() bool {
+	return s.eventLen == 0 || (s.eventLen <= len(s.event) && eventRelevant(s.event[:s.eventLen]))
+}
+
+// scanValue reads value bytes up to the end of the line.
+func (s *sseScanner) scanValue(p []byte) int {
+	j := indexEOL(p)
+	v := p
+	if j >= 0 {
+		v = p[:j]
+	}
+	if s.leadSp && len(v) > 0 {
+		s.leadSp = false
+		if v[0] == ' ' {
+			v = v[1:]
+		}
+	}
+	s.onValue(v)
+	if j < 0 {
+		return len(p)
+	}
+	s.endLine()
+	s.afterCR = p[j] == '\r'
+	return j + 1
+}
+
+func indexEOL(p []byte) int {
+	j := bytes.IndexByte(p, '\n')
+	seg := p
+	if j >= 0 {
+		seg = p[:j]
+	}
+	if k := bytes.IndexByte(seg, '\r'); k >= 0 {
+		return k
+	}
+	return j
+}
+
+func (s *sseScanner) onValue(v []byte) {
+	switch s.value {
+	case valData:
+		if s.dataLen < len(s.dataHead) {
+			copy(s.dataHead[s.dataLen:], v)
+		}
+		s.dataLen += len(v)
+		if s.parsing() {
+			s.appendData(v)
+		}
+	case valEvent:
+		if s.eventLen+len(v) <= len(s.event) {
+			copy(s.event[s.eventLen:], v)
+		}
+		s.eventLen += len(v)
+	}
+}
+
+func (s *sseScanner) endLine() {
+	if s.value == valData && s.dataLen == len(done) && bytes.Equal(s.dataHead[:], done) {
+		s.terminal = true // OpenAI chat: data: [DONE]
+	}
+	s.state = lnStart
+}
+
+// appendData adds to the current event's data.
+func (s *sseScanner) appendData(b []byte) {
+	switch {
+	case s.evStream:
+		s.js.feed(b)
+	case s.evLen+len(b) <= len(s.evBuf):
+		s.evLen += copy(s.evBuf[s.evLen:], b)
+	default:
+		s.evStream = true
+		s.js.feed(s.evBuf[:s.evLen])
+		s.js.feed(b)
+	}
+}
+
+var (
+	tokensKey = []byte("_tokens")
+	errorKey  = []byte(`"error"`)
+)
+
+// worthParsing reports whether buffered data can say anything new: named
+// events were chosen by name; of the unnamed ones (OpenAI chat chunks) only
+// the first (for the model), those with a *_tokens key and errors matter.
+func (s *sseScanner) worthParsing(data []byte) bool {
+	return s.eventLen > 0 || s.total.modelLen == 0 ||
+		bytes.Contains(data, tokensKey) || bytes.Contains(data, errorKey)
+}
+
+// dispatch ends an event: its staged values count only when its data was
+// one complete JSON value.
+func (s *sseScanner) dispatch() {
+	if s.dataLines > 0 && s.parsing() {
+		if !s.evStream && s.worthParsing(s.evBuf[:s.evLen]) {
+			s.js.feed(s.evBuf[:s.evLen])
+		}
+		s.js.finish()
+		if s.js.complete() {
+			s.total.merge(&s.js.staged)
+		}
+	}
+	if s.eventLen > 0 && s.eventLen <= len(s.event) && eventTerminal(s.event[:s.eventLen]) {
+		s.terminal = true
+	}
+	if s.js.started {
+		s.js.reset()
+	}
+	s.eventLen, s.dataLines, s.evLen, s.evStream = 0, 0, 0, false
+}

@@ -1,0 +1,124 @@
+package usage
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/provider"
+)
+
+// benchJSON is a 10 KB Anthropic Messages response.
+var benchJSON = []byte(`{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5",` +
+	`"content":[{"type":"text","text":"` + strings.Repeat(`Lorem ipsum dolor sit amet, \"quoted\" words. `, 220) + `"}],` +
+	`"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":397,"cache_creation_input_tokens":0,` +
+	`"cache_read_input_tokens":0,"output_tokens":2400}}`)
+
+// benchStream builds an Anthropic stream of n events.
+func benchStream(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":397,\"output_tokens\":1}}}\n\n")
+	for i := 0; i < n-3; i++ {
+		fmt.Fprintf(&b, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"token %d \"}}\n\n", i)
+	}
+	b.WriteString("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":997}}\n\n")
+	b.WriteString("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	return b.Bytes()
+}
+
+// benchChatStream builds an OpenAI chat stream of n chunks: no event names,
+// so every chunk is parsed.
+func benchChatStream(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; i < n-2; i++ {
+		fmt.Fprintf(&b, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"token %d \"},\"finish_reason\":null}],\"usage\":null}\n\n", i)
+	}
+	b.WriteString(`data: {"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":998}}` + "\n\ndata: [DONE]\n\n")
+	return b.Bytes()
+}
+
+func benchRead(b *testing.B, body []byte, ct string, meter bool) {
+	buf := make([]byte, 4096) // net/http's bufio size: what an SDK read sees
+	src := bytes.NewReader(body)
+	var sink Usage
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		src.Reset(body)
+		var r io.ReadCloser = io.NopCloser(src)
+		if meter {
+			r = NewReader(r, provider.Anthropic, provider.APIMessages, ct, func(u Usage, err error) { sink = u })
+		}
+		for {
+			if _, err := r.Read(buf); err != nil {
+				break
+			}
+		}
+		r.Close()
+	}
+	if meter && !sink.Known {
+		b.Fatal("no usage read")
+	}
+}
+
+func BenchmarkJSON10KB(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { benchRead(b, benchJSON, "application/json", false) })
+	b.Run("metered", func(b *testing.B) { benchRead(b, benchJSON, "application/json", true) })
+}
+
+func BenchmarkSSE1000Events(b *testing.B) {
+	anthropic, chat := benchStream(1000), benchChatStream(1000)
+	b.Run("anthropic/bare", func(b *testing.B) { benchRead(b, anthropic, sse, false) })
+	b.Run("anthropic/metered", func(b *testing.B) { benchRead(b, anthropic, sse, true) })
+	b.Run("openai-chat/bare", func(b *testing.B) { benchRead(b, chat, sse, false) })
+	b.Run("openai-chat/metered", func(b *testing.B) { benchRead(b, chat, sse, true) })
+}
+
+// BenchmarkHTTP reads the same bodies from a loopback HTTP server, as a
+// RoundTripper sees them: the overhead that matters is relative to this.
+func BenchmarkHTTP(b *testing.B) {
+	bodies := map[string][]byte{"json-10KB": benchJSON, "anthropic-1000-events": benchStream(1000), "openai-chat-1000-events": benchChatStream(1000)}
+	for _, name := range []string{"json-10KB", "anthropic-1000-events", "openai-chat-1000-events"} {
+		body := bodies[name]
+		ct := sse
+		if name == "json-10KB" {
+			ct = "application/json"
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ct)
+			w.Write(body)
+		}))
+		for _, meter := range []bool{false, true} {
+			mode := "bare"
+			if meter {
+				mode = "metered"
+			}
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				buf := make([]byte, 4096)
+				b.SetBytes(int64(len(body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					resp, err := srv.Client().Get(srv.URL)
+					if err != nil {
+						b.Fatal(err)
+					}
+					r := resp.Body
+					if meter {
+						r = NewReader(r, provider.Anthropic, provider.APIMessages, ct, nil)
+					}
+					for {
+						if _, err := r.Read(buf); err != nil {
+							break
+						}
+					}
+					r.Close()
+				}
+			})
+		}
+		srv.Close()
+	}
+}

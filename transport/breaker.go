@@ -1,0 +1,233 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sluicehq/sluice/telemetry"
+)
+
+// Breaker returns a circuit-breaker layer over next (http.DefaultTransport
+// when nil), one github.com/sony/gobreaker/v2 two-step breaker per key
+// (WithBreakerKey; default host + model), created on demand.
+//
+// What counts: a 5xx response (529 included) or a transport error is a
+// failure; any other response, 429 included — quota is the limiter's and
+// the retry layer's business — is a success; other 4xx responses and calls
+// whose context ended (canceled or past its deadline) are not counted. The
+// breaker opens when the failures over a rolling window reach a ratio of the
+// calls, once the window holds a minimum of calls (BreakerSettings).
+//
+// While a breaker is open nothing reaches the network. By default a call
+// waits until the breaker lets traffic through again: after the break, the
+// first calls become half-open probes (BreakerSettings.Probes); if they
+// succeed the breaker closes and the waiting calls proceed, if one fails it
+// opens for another break. A call whose deadline ends before the next probe
+// is due — and, with WithFailFast, every call — returns at once with a
+// *BreakerOpenError. Each state change adds a span event to the call that
+// caused it, counts in sluice.breaker.transitions and logs a slog record.
+func Breaker(next http.RoundTripper, opts ...Option) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c := newConfig(opts)
+	b := &breakerTransport{next: next, cfg: c.breaker, log: c.logger, entries: map[string]*breakerEntry{}}
+	b.ins = newBreakerInstruments(c.tel.Meter(), b)
+	return b
+}
+
+type breakerTransport struct {
+	next http.RoundTripper
+	cfg  breakerConfig
+	log  *slog.Logger
+	ins  breakerInstruments
+
+	mu      sync.Mutex // guards entries
+	entries map[string]*breakerEntry
+}
+
+// breakerEntry is the breaker of one key.
+type breakerEntry struct {
+	key string
+	cb  *gobreaker.TwoStepCircuitBreaker[struct{}]
+
+	// mu serialises the calls into cb, so that its OnStateChange callback,
+	// which runs inside them, knows the call (cur) that caused the change.
+	// It guards every field below.
+	mu      sync.Mutex
+	cur     context.Context
+	state   gobreaker.State
+	retryAt time.Time     // when an open breaker turns half-open
+	changed chan struct{} // closed and replaced whenever waiters should look again
+}
+
+func (b *breakerTransport) entry(key string) *breakerEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.entries[key]; ok {
+		return e
+	}
+	s := b.cfg.settings
+	e := &breakerEntry{key: key, changed: make(chan struct{})}
+	e.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:         key,
+		MaxRequests:  s.Probes,
+		Interval:     s.Window,
+		BucketPeriod: s.Window / 10,
+		Timeout:      s.Break,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			n := c.TotalFailures + c.TotalSuccesses
+			return n >= s.MinRequests && float64(c.TotalFailures) >= s.FailureRatio*float64(n)
+		},
+		IsExcluded: func(err error) bool { return errors.Is(err, errBreakerExcluded) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			b.stateChanged(e, from, to) // e.mu is held
+		},
+	})
+	b.entries[key] = e
+	return e
+}
+
+// Outcomes handed to gobreaker.
+var (
+	errBreakerFailure  = errors.New("breaker: failure")
+	errBreakerExcluded = errors.New("breaker: not counted")
+)
+
+// breakerOutcome classifies one attempt for the breaker.
+func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+			errors.Is(err, ErrBreakerOpen) {
+			return errBreakerExcluded
+		}
+		return errBreakerFailure
+	}
+	switch s := resp.StatusCode; {
+	case s >= 500:
+		return errBreakerFailure
+	case s == http.StatusTooManyRequests:
+		return nil
+	case s >= 400:
+		return errBreakerExcluded
+	}
+	return nil
+}
+
+// RoundTrip implements http.RoundTripper.
+func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	e := b.entry(b.cfg.key(req))
+	done, err := b.admit(ctx, e)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, even on error
+		}
+		return nil, err
+	}
+	resp, err := b.next.RoundTrip(req)
+	e.mu.Lock()
+	e.cur = ctx
+	done(breakerOutcome(ctx, resp, err))
+	e.cur = nil
+	if e.state == gobreaker.StateHalfOpen {
+		e.notify() // a probe slot may be free again
+	}
+	e.mu.Unlock()
+	return resp, err
+}
+
+// admit waits until e lets the call through, or refuses it.
+func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(error), error) {
+	waited := false
+	for {
+		e.mu.Lock()
+		e.cur = ctx
+		done, err := e.cb.Allow()
+		e.cur = nil
+		retryAt, changed, state := e.retryAt, e.changed, e.state
+		e.mu.Unlock()
+		if err == nil {
+			return done, nil
+		}
+		if b.cfg.failFast {
+			return nil, b.refuse(ctx, e, retryAt, "fail_fast", nil)
+		}
+		if dl, ok := ctx.Deadline(); ok && state == gobreaker.StateOpen && dl.Before(retryAt) {
+			return nil, b.refuse(ctx, e, retryAt, "deadline", nil)
+		}
+		if !waited {
+			waited = true
+			trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerWaitEvent, trace.WithAttributes(
+				telemetry.AttrLimitKey.String(e.key), telemetry.AttrBreakerRetryAt.String(retryAt.Format(time.RFC3339Nano))))
+		}
+		if err := waitBreaker(ctx, changed, state, retryAt); err != nil {
+			return nil, b.refuse(ctx, e, retryAt, "canceled", err)
+		}
+	}
+}
+
+// waitBreaker blocks until the breaker may have changed: a state change or
+// a freed probe slot (changed), or the end of the break of an open breaker
+// — gobreaker turns half-open lazily, on the next Allow.
+func waitBreaker(ctx context.Context, changed <-chan struct{}, state gobreaker.State, retryAt time.Time) error {
+	var tick <-chan time.Time
+	if state == gobreaker.StateOpen {
+		t := time.NewTimer(time.Until(retryAt))
+		defer t.Stop()
+		tick = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-changed:
+	case <-tick:
+	}
+	return nil
+}
+
+func (b *breakerTransport) refuse(ctx context.Context, e *breakerEntry, retryAt time.Time, reason string, cause error) error {
+	attrs := []attribute.KeyValue{telemetry.AttrLimitKey.String(e.key), telemetry.AttrBreakerReason.String(reason)}
+	b.ins.rejections.Add(ctx, 1, metric.WithAttributes(attrs...))
+	trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerRejectEvent, trace.WithAttributes(attrs...))
+	return &BreakerOpenError{Key: e.key, RetryAt: retryAt, Reason: reason, Err: cause}
+}
+
+// stateChanged reports a transition; e.mu is held.
+func (b *breakerTransport) stateChanged(e *breakerEntry, from, to gobreaker.State) {
+	e.state = to
+	if to == gobreaker.StateOpen {
+		e.retryAt = time.Now().Add(b.cfg.settings.Break)
+	}
+	e.notify()
+	ctx := e.cur
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	attrs := []attribute.KeyValue{telemetry.AttrLimitKey.String(e.key),
+		telemetry.AttrBreakerFrom.String(from.String()), telemetry.AttrBreakerTo.String(to.String())}
+	trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerStateChangeEvent, trace.WithAttributes(attrs...))
+	b.ins.transitions.Add(ctx, 1, metric.WithAttributes(attrs...))
+	level := slog.LevelInfo
+	if to == gobreaker.StateOpen {
+		level = slog.LevelWarn
+	}
+	b.log.LogAttrs(ctx, level, "sluice: circuit breaker state changed",
+		slog.String("key", e.key), slog.String("from", from.String()), slog.String("to", to.String()),
+		slog.Time("retry_at", e.retryAt))
+}
+
+// notify wakes every waiter; e.mu is held.
+func (e *breakerEntry) notify() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}

@@ -1,0 +1,39 @@
+package transport
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// fixedRT answers every request with 200 and an empty body, in memory.
+type fixedRT struct{}
+
+func (fixedRT) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Body: http.NoBody, Header: http.Header{}}, nil
+}
+
+func benchRoundTrips(b *testing.B, rt http.RoundTripper) {
+	body := `{"model":"claude-x","max_tokens":1024,"messages":[{"role":"user","content":"` + strings.Repeat("x", 2000) + `"}]}`
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodPost, "https://api.anthropic.com/v1/messages", strings.NewReader(body))
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// BenchmarkBreaker is the cost per call of a closed breaker, keyed by host
+// and model (which reads the model from a copy of the 2 KB body).
+func BenchmarkBreaker(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { benchRoundTrips(b, fixedRT{}) })
+	b.Run("breaker", func(b *testing.B) { benchRoundTrips(b, Breaker(fixedRT{})) })
+	b.Run("breaker-host-key", func(b *testing.B) {
+		benchRoundTrips(b, Breaker(fixedRT{}, WithBreakerKey(func(r *http.Request) string { return r.URL.Host })))
+	})
+}

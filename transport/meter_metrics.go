@@ -1,0 +1,49 @@
+package transport
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/sluicehq/sluice/telemetry"
+)
+
+type meterInstruments struct {
+	tokens     metric.Int64Histogram
+	duration   metric.Float64Histogram
+	firstChunk metric.Float64Histogram
+}
+
+// newMeterInstruments creates the GenAI instruments with the conventions'
+// names, units and recommended buckets; errors leave no-op instruments.
+func newMeterInstruments(m metric.Meter) meterInstruments {
+	var ins meterInstruments
+	ins.tokens, _ = m.Int64Histogram(telemetry.GenAITokenUsageMetric, metric.WithUnit("{token}"),
+		metric.WithDescription("Number of input and output tokens used."),
+		metric.WithExplicitBucketBoundaries(telemetry.GenAITokenUsageBuckets...))
+	ins.duration, _ = m.Float64Histogram(telemetry.GenAIOperationDurationMetric, metric.WithUnit("s"),
+		metric.WithDescription("GenAI operation duration."),
+		metric.WithExplicitBucketBoundaries(telemetry.GenAIDurationBuckets...))
+	ins.firstChunk, _ = m.Float64Histogram(telemetry.GenAITimeToFirstChunkMetric, metric.WithUnit("s"),
+		metric.WithDescription("Time to receive the first chunk of a streaming response."),
+		metric.WithExplicitBucketBoundaries(telemetry.GenAIDurationBuckets...))
+	return ins
+}
+
+func (ins meterInstruments) recordTokens(ctx context.Context, in, out int64, attrs []attribute.KeyValue) {
+	n := len(attrs)
+	a := append(attrs[:n:n], telemetry.AttrTokenType.String(telemetry.TokenTypeInput))
+	ins.tokens.Record(ctx, in, metric.WithAttributes(a...))
+	a[n] = telemetry.AttrTokenType.String(telemetry.TokenTypeOutput)
+	ins.tokens.Record(ctx, out, metric.WithAttributes(a...))
+}
+
+func (ins meterInstruments) recordDuration(ctx context.Context, d time.Duration, attrs []attribute.KeyValue) {
+	ins.duration.Record(ctx, d.Seconds(), metric.WithAttributes(attrs...))
+}
+
+func (ins meterInstruments) recordFirstChunk(ctx context.Context, d time.Duration, attrs []attribute.KeyValue) {
+	ins.firstChunk.Record(ctx, d.Seconds(), metric.WithAttributes(attrs...))
+}

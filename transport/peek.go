@@ -1,0 +1,117 @@
+package transport
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// peekedBody gives the caller the bytes the retry layer read ahead, then
+// the rest of the original body, so a peek leaves the body intact. Close
+// closes the original body (which is what ends the attempt span).
+type peekedBody struct {
+	io.Reader
+	orig io.ReadCloser
+}
+
+func (p *peekedBody) Close() error { return p.orig.Close() }
+
+// peekBody reads from resp.Body until enough(buf) is true, max bytes have
+// been read, or the body ends or fails, and puts a body back on resp that
+// replays those bytes first. It never reads past max, and returns the bytes
+// read (which the caller must not modify).
+func peekBody(resp *http.Response, max int, enough func([]byte) bool) []byte {
+	buf := make([]byte, 0, min(max, 512)) // a first SSE line or an error body fits; grows if not
+	var err error
+	for len(buf) < max && !(enough != nil && enough(buf)) && err == nil {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		var n int
+		n, err = resp.Body.Read(buf[len(buf):min(cap(buf), max)])
+		buf = buf[:len(buf)+n]
+	}
+	resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(buf), resp.Body), orig: resp.Body}
+	return buf
+}
+
+// discard drains at most max bytes of body so the connection can be reused,
+// then closes it (which also ends an otelhttp attempt span).
+func discard(body io.ReadCloser, max int64) {
+	if body == nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, body, max)
+	_ = body.Close()
+}
+
+// isEventStream reports whether resp is a server-sent-event stream.
+func isEventStream(resp *http.Response) bool {
+	ct := resp.Header.Get("Content-Type")
+	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
+}
+
+// sseVerdict is what the first event of a stream says about the attempt.
+type sseVerdict uint8
+
+const (
+	sseUndecided   sseVerdict = iota // need more bytes
+	sseOK                            // a normal first event: hand the stream over
+	sseOverloaded                    // event: error, overloaded_error — like a 529
+	sseRateLimited                   // event: error, rate_limit_error — like a 429
+)
+
+// firstEvent classifies the first server-sent event in buf. It decides as
+// early as the bytes allow, so a normal stream is held back only until its
+// first line: "event: message_start" (Anthropic) or "event:
+// response.created" (OpenAI Responses) settle it at once; a data-only
+// stream (OpenAI chat) is settled by its first data line, which carries an
+// "error" object when the stream failed before any output.
+func firstEvent(buf []byte) sseVerdict {
+	isError := false
+	var data []byte
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return sseUndecided
+		}
+		line := bytes.TrimSuffix(buf[:i], []byte{'\r'})
+		buf = buf[i+1:]
+		field, value, _ := bytes.Cut(line, []byte{':'})
+		value = bytes.TrimPrefix(value, []byte{' '})
+		switch {
+		case len(line) == 0:
+			if isError {
+				return classifyStreamError(data)
+			}
+		case len(field) == 0: // ":" comment line, e.g. a keep-alive
+		case string(field) == "event":
+			if string(value) != "error" {
+				return sseOK
+			}
+			isError = true
+		case string(field) == "data":
+			if !isError {
+				return classifyStreamError(value)
+			}
+			data = append(data, value...)
+		}
+	}
+}
+
+// classifyStreamError reads an error event's JSON data.
+func classifyStreamError(data []byte) sseVerdict {
+	var e errorBody
+	if json.Unmarshal(data, &e) != nil || e.Error == nil {
+		return sseOK
+	}
+	switch {
+	case e.Error.Type == "overloaded_error":
+		return sseOverloaded
+	case e.Error.Type == "rate_limit_error", e.Error.Code == "rate_limit_exceeded" && !e.hardLimit():
+		return sseRateLimited
+	}
+	return sseOK
+}

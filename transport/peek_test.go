@@ -1,0 +1,136 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const (
+	sseOverloadedEvent = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
+	sseRateLimitEvent  = "event: error\r\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow\"}}\r\n\r\n"
+	sseNormalStream    = "event: message_start\ndata: {\"type\":\"message_start\"}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+)
+
+func TestFirstEvent(t *testing.T) {
+	tests := []struct {
+		in   string
+		want sseVerdict
+	}{
+		{"", sseUndecided},
+		{"event: message_sta", sseUndecided},
+		{"event: message_start\n", sseOK},
+		{"event: response.created\n", sseOK},
+		{": keep-alive\n\nevent: ping\n", sseOK},
+		{"event: error\n", sseUndecided},
+		{"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n", sseUndecided},
+		{sseOverloadedEvent, sseOverloaded},
+		{sseRateLimitEvent, sseRateLimited},
+		{"event: error\ndata: {\"error\":{\"type\":\"api_error\"}}\n\n", sseOK},
+		{"event: error\ndata: not json\n\n", sseOK},
+		{"data: {\"id\":\"chatcmpl-1\",\"choices\":[]}\n", sseOK},
+		{"data: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}\n", sseRateLimited},
+		{"data: {\"error\":{\"message\":\"Request too large for gpt-4o\",\"code\":\"rate_limit_exceeded\"}}\n", sseOK},
+		{"data: [DONE]\n", sseOK},
+	}
+	for _, tt := range tests {
+		if got := firstEvent([]byte(tt.in)); got != tt.want {
+			t.Errorf("firstEvent(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzFirstEvent: any prefix classifies without panicking, and a verdict
+// reached on a prefix does not change when more bytes arrive.
+func FuzzFirstEvent(f *testing.F) {
+	for _, s := range []string{sseOverloadedEvent, sseRateLimitEvent, sseNormalStream, ": c\n\ndata: {}\n", "data: {\"error\":{\"code\":\"rate_limit_exceeded\"}}\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		full := firstEvent(b)
+		for i := range b {
+			if v := firstEvent(b[:i]); v != sseUndecided && v != full {
+				t.Fatalf("prefix %q decided %d, full input %d", b[:i], v, full)
+			}
+		}
+	})
+}
+
+func sseServer(t *testing.T, first ...string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)) - 1
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		w.WriteHeader(200)
+		if i < len(first) {
+			_, _ = io.WriteString(w, first[i])
+			return
+		}
+		_, _ = io.WriteString(w, sseNormalStream)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestRetryStreamFirstEventError(t *testing.T) {
+	srv, n := sseServer(t, sseOverloadedEvent, sseRateLimitEvent)
+	c, cc := retryClient(t, WithBackoff(time.Millisecond, 2*time.Millisecond))
+	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); got != sseNormalStream {
+		t.Fatalf("stream not intact: %q", got)
+	}
+	if n.Load() != 3 || cc.opened.Load() != cc.closed.Load() {
+		t.Fatalf("%d attempts, bodies %d/%d", n.Load(), cc.opened.Load(), cc.closed.Load())
+	}
+}
+
+func TestRetryStreamErrorGiveUpKeepsBody(t *testing.T) {
+	srv, _ := sseServer(t, sseOverloadedEvent, sseOverloadedEvent)
+	c, _ := retryClient(t, WithMaxAttempts(2), WithBackoff(time.Millisecond, 2*time.Millisecond))
+	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); got != sseOverloadedEvent || resp.Header.Get("x-should-retry") != "false" {
+		t.Fatalf("got %q, x-should-retry %q", got, resp.Header.Get("x-should-retry"))
+	}
+}
+
+// The peek must not hold a normal stream back beyond its first line.
+func TestRetryStreamPeekDoesNotWaitForFullEvent(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "event: message_start\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+		_, _ = io.WriteString(w, "data: {}\n\n")
+	}))
+	defer srv.Close()
+	c, _ := retryClient(t)
+	start := time.Now()
+	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("headers returned after %v: the peek waited for the whole event", el)
+	}
+	close(release)
+	if got := readAll(t, resp); got != "event: message_start\ndata: {}\n\n" {
+		t.Fatalf("stream not intact: %q", got)
+	}
+	_ = strings.NewReader
+}

@@ -1,0 +1,270 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func post(t *testing.T, c *http.Client, ctx context.Context, url, body string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/messages", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Do(req)
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestRetryRateLimitThenOK(t *testing.T) {
+	srv := newRetryServer(t, rateLimited("20"), rateLimited("20"), okReply)
+	c, cc := retryClient(t)
+	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); resp.StatusCode != 200 || got != `{"ok":true}` {
+		t.Fatalf("got %d %q", resp.StatusCode, got)
+	}
+	if n := srv.count(); n != 3 {
+		t.Fatalf("server saw %d attempts, want 3", n)
+	}
+	if o, cl := cc.opened.Load(), cc.closed.Load(); o != 3 || cl != 3 {
+		t.Fatalf("bodies opened %d closed %d, want 3/3", o, cl)
+	}
+}
+
+func TestRetryStatusRules(t *testing.T) {
+	tests := []struct {
+		status      int
+		shouldRetry string
+		want        int // attempts
+	}{
+		{408, "", 3}, {409, "", 3}, {429, "", 3}, {500, "", 3}, {502, "", 3}, {503, "", 3}, {504, "", 3}, {529, "", 3},
+		{501, "", 1}, {418, "", 1},
+		{400, "", 1}, {401, "", 1}, {403, "", 1}, {404, "", 1}, {413, "", 1}, {422, "", 1},
+		{429, "false", 1}, {503, "false", 1},
+		{501, "true", 3}, {418, "true", 3},
+		{400, "true", 1}, {401, "true", 1}, {422, "true", 1},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status)+"/"+tt.shouldRetry, func(t *testing.T) {
+			h := map[string]string{"retry-after-ms": "1"}
+			if tt.shouldRetry != "" {
+				h["x-should-retry"] = tt.shouldRetry
+			}
+			srv := newRetryServer(t, retryReply{status: tt.status, headers: h, body: "err"})
+			c, cc := retryClient(t, WithMaxAttempts(3))
+			resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := readAll(t, resp); resp.StatusCode != tt.status || body != "err" {
+				t.Fatalf("got %d %q, want the provider's %d response unchanged", resp.StatusCode, body, tt.status)
+			}
+			if n := srv.count(); n != tt.want {
+				t.Fatalf("%d attempts, want %d", n, tt.want)
+			}
+			if tt.want > 1 && resp.Header.Get("x-should-retry") != "false" {
+				t.Fatalf("give-up response lacks x-should-retry: false")
+			}
+			if cc.opened.Load() != cc.closed.Load() {
+				t.Fatalf("bodies opened %d closed %d", cc.opened.Load(), cc.closed.Load())
+			}
+		})
+	}
+}
+
+func TestRetryHardLimitNotRetried(t *testing.T) {
+	bodies := []string{
+		`{"type":"error","error":{"type":"rate_limit_error","message":"spend","details":{"error_code":"enforced_spend_limit_reached"}}}`,
+		`{"type":"error","error":{"type":"rate_limit_error","message":"spend","details":{"error_code":"contract_spend_limit_reached"}}}`,
+		`{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`,
+		`{"error":{"message":"Request too large for gpt-4o on tokens per min (TPM): Limit 30000, Requested 31538.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}`,
+		// Larger than the peek bound: found as text.
+		`{"error":{"code":"insufficient_quota","message":"` + strings.Repeat("x", 20<<10) + `"}}`,
+	}
+	for i, body := range bodies {
+		srv := newRetryServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "1", "x-should-retry": "true"}, body: body})
+		c, _ := retryClient(t)
+		start := time.Now()
+		resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, resp); got != body && i < 4 {
+			t.Fatalf("body not intact: %q", got)
+		} else if len(got) != len(body) {
+			t.Fatalf("body %d: got %d bytes, want %d", i, len(got), len(body))
+		}
+		if n := srv.count(); n != 1 || time.Since(start) > 900*time.Millisecond {
+			t.Fatalf("body %d: %d attempts in %v, want 1 at once", i, n, time.Since(start))
+		}
+		if resp.Header.Get("x-should-retry") != "false" {
+			t.Fatalf("hard limit lacks x-should-retry: false")
+		}
+	}
+}
+
+func TestRetryDeadlineShorterThanRetryAfter(t *testing.T) {
+	srv := newRetryServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "5"}, body: "limited"})
+	c, _ := retryClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	resp, err := post(t, c, ctx, srv.URL, retryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 429 || readAll(t, resp) != "limited" {
+		t.Fatalf("want the 429 back, got %d", resp.StatusCode)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("returned after %v; must not sleep into the deadline", el)
+	}
+}
+
+func TestRetryMaxServerDelayGivesUp(t *testing.T) {
+	srv := newRetryServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "3600"}, body: "later"})
+	c, _ := retryClient(t)
+	start := time.Now()
+	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	if resp.StatusCode != 429 || srv.count() != 1 || time.Since(start) > time.Second {
+		t.Fatalf("got %d after %d attempts in %v, want the 429 at once", resp.StatusCode, srv.count(), time.Since(start))
+	}
+}
+
+func TestRetryCancelInterruptsWait(t *testing.T) {
+	srv := newRetryServer(t, retryReply{status: 503, headers: map[string]string{"retry-after": "30"}})
+	c, cc := retryClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the first response has been discarded: the layer
+		// is about to wait, or waiting.
+		for deadline := time.Now().Add(10 * time.Second); cc.closed.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	_, err := post(t, c, ctx, srv.URL, retryJSON)
+	var re *RetryError
+	if !errors.As(err, &re) || !errors.Is(err, ErrWaitInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want a *RetryError wrapping ErrWaitInterrupted and context.Canceled", err)
+	}
+	if re.Wait < 30*time.Second || time.Since(start) > 5*time.Second {
+		t.Fatalf("wait %v, returned after %v", re.Wait, time.Since(start))
+	}
+}
+
+// flakyListener accepts connections and closes them at once: every attempt
+// fails before a response.
+func flakyListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
+func TestRetryTransportErrorsExhausted(t *testing.T) {
+	url := flakyListener(t)
+	c, _ := retryClient(t, WithMaxAttempts(3), WithBackoff(time.Millisecond, 5*time.Millisecond))
+	_, err := post(t, c, context.Background(), url, retryJSON)
+	var re *RetryError
+	if !errors.As(err, &re) || !errors.Is(err, ErrRetriesExhausted) || re.Attempts != 3 || re.Err == nil {
+		t.Fatalf("err = %v, want *RetryError{ErrRetriesExhausted, 3 attempts} with a cause", err)
+	}
+}
+
+func TestRetryBodyReplay(t *testing.T) {
+	big := `{"model":"m","pad":"` + strings.Repeat("z", 4096) + `"}`
+	cases := []struct {
+		name     string
+		body     func() io.Reader
+		opts     []Option
+		attempts int
+	}{
+		{"GetBody (bytes.Reader)", func() io.Reader { return bytes.NewReader([]byte(big)) }, nil, 3},
+		{"no GetBody: buffered", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, 3},
+		{"no GetBody, over the limit: sent once", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, []Option{WithMaxReplayBody(1024)}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newRetryServer(t, rateLimited("1"), rateLimited("1"), okReply)
+			c, _ := retryClient(t, tc.opts...)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", tc.body())
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, resp)
+			if n := srv.count(); n != tc.attempts {
+				t.Fatalf("%d attempts, want %d", n, tc.attempts)
+			}
+			want := sha256Sum(big)
+			for i, h := range srv.hashes {
+				if h != want {
+					t.Fatalf("attempt %d body differs from the original", i)
+				}
+			}
+		})
+	}
+}
+
+func TestRetryBudgetExhausted(t *testing.T) {
+	srv := newRetryServer(t, retryReply{status: 503, headers: map[string]string{"retry-after-ms": "1"}, body: "down"})
+	c, _ := retryClient(t, WithRetryBudget(0, 0))
+	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readAll(t, resp) != "down" || srv.count() != 1 || resp.Header.Get("x-should-retry") != "false" {
+		t.Fatalf("budget 0 must return the first 503: %d attempts", srv.count())
+	}
+	// The ratio lets retries add 50% of recent calls: after 4 calls, 2 retries.
+	srv2 := newRetryServer(t, retryReply{status: 503, headers: map[string]string{"retry-after-ms": "1"}, body: "down"})
+	c2, _ := retryClient(t, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
+	for range 4 {
+		resp, err := post(t, c2, context.Background(), srv2.URL, retryJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+	}
+	if n := srv2.count(); n != 4+2 {
+		t.Fatalf("%d attempts for 4 calls with a 50%% budget, want 6", n)
+	}
+}
