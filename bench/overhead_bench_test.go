@@ -86,7 +86,9 @@ func BenchmarkOverhead(b *testing.B) {
 			defer base.CloseIdleConnections()
 			rt, reset, done := c.build(base)
 			defer done()
-			roundTrip(b, rt, srv.URL) // warm the connection
+			for range 200 { // warm the connection, the pools and the caches
+				roundTrip(b, rt, srv.URL)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
