@@ -60,7 +60,7 @@ func BenchmarkGoodput(b *testing.B) {
 					Latency:          goodputLatency,
 					StreamEventDelay: time.Millisecond,
 				})
-				c, closeIdle := newClient(s, srv.URL, scenario{window: goodputWindow, rps: uint(float64(goodputQuota.Requests) / goodputWindow.Seconds())})
+				c, closeIdle, _ := newClient(s, srv.URL, scenario{window: goodputWindow, rps: uint(float64(goodputQuota.Requests) / goodputWindow.Seconds())})
 				out := runJobs(c, jobs, goodputWorkers, 2*time.Minute)
 				st := srv.Stats()
 				closeIdle()

@@ -18,6 +18,9 @@ const (
 	outageAfter   = 3 * time.Second
 	outageWorkers = 20
 	outageLatency = 20 * time.Millisecond
+	// outageCompression is how many times shorter the outage is than the
+	// real incident's 30 s; sluice's breaker window and break shrink alike.
+	outageCompression = 10
 )
 
 // BenchmarkOutage runs outageWorkers workers calling the fake in a loop
@@ -39,7 +42,8 @@ func BenchmarkOutage(b *testing.B) {
 func runOutage(b *testing.B, s clientSetup) {
 	srv := llmtest.NewServer(llmtest.Config{Latency: outageLatency})
 	defer srv.Close()
-	c, closeIdle := newClient(s, srv.URL, scenario{window: time.Minute, rps: 10_000})
+	blog := &breakerLog{}
+	c, closeIdle, sends := newClient(s, srv.URL, scenario{window: time.Minute, rps: 10_000, outage: true, log: blog})
 	defer closeIdle()
 
 	stop := make(chan struct{})
@@ -78,8 +82,13 @@ func runOutage(b *testing.B, s clientSetup) {
 	close(stop)
 	wg.Wait()
 
-	var during, recovered int64
+	var during, recovered, whileOpen int64
 	recovery := time.Duration(-1)
+	for _, t := range sends.times() {
+		if blog.openAt(t) {
+			whileOpen++
+		}
+	}
 	for _, r := range srv.Requests() {
 		switch {
 		case r.Time.Before(outStart):
@@ -100,4 +109,8 @@ func runOutage(b *testing.B, s clientSetup) {
 	b.ReportMetric(float64(during)/outageLength.Seconds(), "outage-arrivals/s")
 	b.ReportMetric(float64(recovery.Milliseconds()), "recovery-ms")
 	b.ReportMetric(float64(recovered), "200s-after")
+	if s.name == "sluice" {
+		b.ReportMetric(float64(whileOpen), "open-arrivals")
+		b.ReportMetric(float64(blog.opens()), "breaker-opens")
+	}
 }

@@ -24,6 +24,10 @@ type clientSetup struct {
 type scenario struct {
 	window time.Duration // the fake's compressed quota window
 	rps    uint          // requests per second of the quota (failsafe needs it)
+	// outage asks sluice for its breaker settings compressed like the
+	// outage, and log receives its breaker's state changes.
+	outage bool
+	log    *breakerLog
 }
 
 func clientSetups() []clientSetup {
@@ -47,20 +51,43 @@ func clientSetups() []clientSetup {
 	}
 	if goodputStack != nil {
 		setups[len(setups)-1].opts = func(base http.RoundTripper, sc scenario) []option.RequestOption {
-			return []option.RequestOption{client(goodputStack(base, sc.window)), option.WithMaxRetries(0)}
+			return []option.RequestOption{client(goodputStack(base, sc)), option.WithMaxRetries(0)}
 		}
 	}
 	return setups
 }
 
 // newClient builds the set-up's client of url over a fresh base transport
-// and returns it with the function that closes its idle connections.
-func newClient(s clientSetup, url string, sc scenario) (anthropic.Client, func()) {
+// and returns it with the function that closes its idle connections and
+// the record of the moments requests left for the server.
+func newClient(s clientSetup, url string, sc scenario) (anthropic.Client, func(), *sendLog) {
 	base := newBase()
+	sends := &sendLog{next: base}
 	opts := append([]option.RequestOption{
 		option.WithBaseURL(url), option.WithAPIKey("sk-ant-bench-not-a-real-key"),
-	}, s.opts(base, sc)...)
-	return anthropic.NewClient(opts...), base.CloseIdleConnections
+	}, s.opts(sends, sc)...)
+	return anthropic.NewClient(opts...), base.CloseIdleConnections, sends
+}
+
+// sendLog is the innermost RoundTripper of every set-up: it notes when
+// each request is sent to the server.
+type sendLog struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	at   []time.Time
+}
+
+func (l *sendLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	l.at = append(l.at, time.Now())
+	l.mu.Unlock()
+	return l.next.RoundTrip(r)
+}
+
+func (l *sendLog) times() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.at)
 }
 
 // job is one call of a workload.

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -36,10 +35,10 @@ const (
 )
 
 // goodputStack builds sluice's default stack for the SDK scenarios, told
-// the compressed window of the fake's quota (the one option a compressed
-// test needs; the real providers' window is the default minute). Nil
-// until transport.New is on main.
-var goodputStack func(base http.RoundTripper, window time.Duration) http.RoundTripper
+// only what a compressed scenario needs: the fake's quota window (the real
+// providers' is the default minute) and, in the outage, breaker timings
+// compressed like the outage. Nil until transport.New is on main.
+var goodputStack func(base http.RoundTripper, sc scenario) http.RoundTripper
 
 // waitQueue is a limiter with one concurrency slot, seen by the scale
 // benchmark: Hold takes the slot, Wait queues behind it until ctx ends.
