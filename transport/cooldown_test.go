@@ -7,7 +7,7 @@ import (
 )
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+func retryWaitFor(t *testing.T, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -19,13 +19,13 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 }
 
 func TestRetryCooldownHoldsOtherRequests(t *testing.T) {
-	srv := newRetryServer(t, rateLimited("1500"), okReply)
+	srv := newRetryServer(t, retryRateLimited("1500"), retryOK)
 	c, _ := retryClient(t, WithServerDelayJitter(0, 0))
 	rt := c.Transport.(*retryTransport)
 
 	first := make(chan error, 1)
 	go func() {
-		resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -33,18 +33,18 @@ func TestRetryCooldownHoldsOtherRequests(t *testing.T) {
 	}()
 	// Once the 429 has set the cool-down, start a second call to the same
 	// host and model, and a third to another model.
-	waitFor(t, 5*time.Second, rt.cool.active)
+	retryWaitFor(t, 5*time.Second, rt.cool.active)
 	cooledAt := time.Now()
 	other := `{"model":"another-model","max_tokens":1}`
 	otherDone := make(chan time.Duration, 1)
 	go func() {
-		resp, err := post(t, c, context.Background(), srv.URL, other)
+		resp, err := retryPost(t, c, context.Background(), srv.URL, other)
 		if err == nil {
 			resp.Body.Close()
 		}
 		otherDone <- time.Since(cooledAt)
 	}()
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +74,10 @@ func TestRetryCooldownHoldsOtherRequests(t *testing.T) {
 }
 
 func TestCooldownDeadlineTooSoon(t *testing.T) {
-	srv := newRetryServer(t, rateLimited("2000"), okReply)
+	srv := newRetryServer(t, retryRateLimited("2000"), retryOK)
 	c, _ := retryClient(t, WithMaxAttempts(1))
 	rt := c.Transport.(*retryTransport)
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +87,8 @@ func TestCooldownDeadlineTooSoon(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err = post(t, c, ctx, srv.URL, retryJSON)
-	if !errorsIs(err, ErrDeadlineTooSoon) || srv.count() != 1 {
+	_, err = retryPost(t, c, ctx, srv.URL, retryJSON)
+	if !retryErrorsIs(err, ErrDeadlineTooSoon) || srv.count() != 1 {
 		t.Fatalf("err = %v after %d arrivals, want ErrDeadlineTooSoon and nothing sent", err, srv.count())
 	}
 }

@@ -61,7 +61,7 @@ func FuzzFirstEvent(f *testing.F) {
 	})
 }
 
-func sseServer(t *testing.T, first ...string) (*httptest.Server, *atomic.Int64) {
+func retrySSEServer(t *testing.T, first ...string) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,13 +79,13 @@ func sseServer(t *testing.T, first ...string) (*httptest.Server, *atomic.Int64) 
 }
 
 func TestRetryStreamFirstEventError(t *testing.T) {
-	srv, n := sseServer(t, sseOverloadedEvent, sseRateLimitEvent)
+	srv, n := retrySSEServer(t, sseOverloadedEvent, sseRateLimitEvent)
 	c, cc := retryClient(t, WithBackoff(time.Millisecond, 2*time.Millisecond))
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, resp); got != sseNormalStream {
+	if got := retryReadAll(t, resp); got != sseNormalStream {
 		t.Fatalf("stream not intact: %q", got)
 	}
 	if n.Load() != 3 || cc.opened.Load() != cc.closed.Load() {
@@ -94,13 +94,13 @@ func TestRetryStreamFirstEventError(t *testing.T) {
 }
 
 func TestRetryStreamErrorGiveUpKeepsBody(t *testing.T) {
-	srv, _ := sseServer(t, sseOverloadedEvent, sseOverloadedEvent)
+	srv, _ := retrySSEServer(t, sseOverloadedEvent, sseOverloadedEvent)
 	c, _ := retryClient(t, WithMaxAttempts(2), WithBackoff(time.Millisecond, 2*time.Millisecond))
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, resp); got != sseOverloadedEvent || resp.Header.Get("x-should-retry") != "false" {
+	if got := retryReadAll(t, resp); got != sseOverloadedEvent || resp.Header.Get("x-should-retry") != "false" {
 		t.Fatalf("got %q, x-should-retry %q", got, resp.Header.Get("x-should-retry"))
 	}
 }
@@ -121,7 +121,7 @@ func TestRetryStreamPeekDoesNotWaitForFullEvent(t *testing.T) {
 	defer srv.Close()
 	c, _ := retryClient(t)
 	start := time.Now()
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestRetryStreamPeekDoesNotWaitForFullEvent(t *testing.T) {
 		t.Fatalf("headers returned after %v: the peek waited for the whole event", el)
 	}
 	close(release)
-	if got := readAll(t, resp); got != "event: message_start\ndata: {}\n\n" {
+	if got := retryReadAll(t, resp); got != "event: message_start\ndata: {}\n\n" {
 		t.Fatalf("stream not intact: %q", got)
 	}
 	_ = strings.NewReader

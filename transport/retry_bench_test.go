@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// benchBody is an SDK-like request body (with GetBody, as the SDKs send).
-var benchBody = []byte(`{"max_tokens":16,"messages":[{"role":"user","content":"hello"}],"model":"claude-bench"}`)
+// retryBenchBody is an SDK-like request body (with GetBody, as the SDKs send).
+var retryBenchBody = []byte(`{"max_tokens":16,"messages":[{"role":"user","content":"hello"}],"model":"claude-bench"}`)
 
-func benchLoopback(b *testing.B, rt func(http.RoundTripper) http.RoundTripper) {
+func retryBenchLoopback(b *testing.B, rt func(http.RoundTripper) http.RoundTripper) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -25,7 +25,7 @@ func benchLoopback(b *testing.B, rt func(http.RoundTripper) http.RoundTripper) {
 	url := srv.URL + "/v1/messages"
 	b.ReportAllocs()
 	for b.Loop() {
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(benchBody))
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(retryBenchBody))
 		resp, err := t.RoundTrip(req)
 		if err != nil {
 			b.Fatal(err)
@@ -38,30 +38,30 @@ func benchLoopback(b *testing.B, rt func(http.RoundTripper) http.RoundTripper) {
 // BenchmarkRetryLoopbackBare is the bare transport on loopback, the
 // baseline for BenchmarkRetryLoopback.
 func BenchmarkRetryLoopbackBare(b *testing.B) {
-	benchLoopback(b, func(rt http.RoundTripper) http.RoundTripper { return rt })
+	retryBenchLoopback(b, func(rt http.RoundTripper) http.RoundTripper { return rt })
 }
 
 // BenchmarkRetryLoopback is the retry layer (defaults: budget and cool-down
 // on, global no-op telemetry) over the same transport, on a 200.
 func BenchmarkRetryLoopback(b *testing.B) {
-	benchLoopback(b, func(rt http.RoundTripper) http.RoundTripper { return Retry(rt) })
+	retryBenchLoopback(b, func(rt http.RoundTripper) http.RoundTripper { return Retry(rt) })
 }
 
-// stubRT answers every request with a canned 200 and no I/O, so the
+// retryStubRT answers every request with a canned 200 and no I/O, so the
 // benchmarks below measure the layer alone, without loopback noise.
-type stubRT struct{}
+type retryStubRT struct{}
 
-func (stubRT) RoundTrip(r *http.Request) (*http.Response, error) {
+func (retryStubRT) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		_ = r.Body.Close()
 	}
-	return &http.Response{StatusCode: 200, Header: stubHeader, Body: http.NoBody, Request: r}, nil
+	return &http.Response{StatusCode: 200, Header: retryStubHeader, Body: http.NoBody, Request: r}, nil
 }
 
-var stubHeader = http.Header{"Content-Type": {"application/json"}}
+var retryStubHeader = http.Header{"Content-Type": {"application/json"}}
 
-func benchStub(b *testing.B, rt http.RoundTripper) {
-	req, _ := http.NewRequest(http.MethodPost, "http://api.test/v1/messages", bytes.NewReader(benchBody))
+func retryBenchStub(b *testing.B, rt http.RoundTripper) {
+	req, _ := http.NewRequest(http.MethodPost, "http://api.test/v1/messages", bytes.NewReader(retryBenchBody))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := rt.RoundTrip(req); err != nil {
@@ -71,22 +71,22 @@ func benchStub(b *testing.B, rt http.RoundTripper) {
 }
 
 // BenchmarkRetryStubBare is the in-memory stub alone.
-func BenchmarkRetryStubBare(b *testing.B) { benchStub(b, stubRT{}) }
+func BenchmarkRetryStubBare(b *testing.B) { retryBenchStub(b, retryStubRT{}) }
 
 // BenchmarkRetryStub is the retry layer's own cost on a 200 that needs no
 // retry: the difference with BenchmarkRetryStubBare.
-func BenchmarkRetryStub(b *testing.B) { benchStub(b, Retry(stubRT{})) }
+func BenchmarkRetryStub(b *testing.B) { retryBenchStub(b, Retry(retryStubRT{})) }
 
 // BenchmarkRetryStubStream adds the first-event peek of a 200 SSE stream.
 func BenchmarkRetryStubStream(b *testing.B) {
-	rt := Retry(RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
+	rt := Retry(retryRTFunc(func(r *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 			Body: io.NopCloser(strings.NewReader("event: message_start\ndata: {}\n\n"))}, nil
 	}))
-	benchStub(b, rt)
+	retryBenchStub(b, rt)
 }
 
-// RoundTripperFunc adapts a function to http.RoundTripper (tests only).
-type RoundTripperFunc func(*http.Request) (*http.Response, error)
+// retryRTFunc adapts a function to http.RoundTripper (tests only).
+type retryRTFunc func(*http.Request) (*http.Response, error)
 
-func (f RoundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (f retryRTFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

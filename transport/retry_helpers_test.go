@@ -97,13 +97,13 @@ func retryClient(t *testing.T, opts ...Option) (*http.Client, *closeCounter) {
 
 const retryJSON = `{"model":"claude-test","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`
 
-func rateLimited(ms string) retryReply {
+func retryRateLimited(ms string) retryReply {
 	return retryReply{status: 429, headers: map[string]string{"retry-after-ms": ms, "content-type": "application/json"},
 		body: `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`}
 }
 
-var okReply = retryReply{status: 200, headers: map[string]string{"content-type": "application/json"}, body: `{"ok":true}`}
+var retryOK = retryReply{status: 200, headers: map[string]string{"content-type": "application/json"}, body: `{"ok":true}`}
 
-func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+func retrySHA256(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
+func retryErrorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -14,7 +14,7 @@ import (
 	"github.com/sluicehq/sluice/llmtest"
 )
 
-func llmServer(t *testing.T, cfg llmtest.Config) *llmtest.Server {
+func retryLLMServer(t *testing.T, cfg llmtest.Config) *llmtest.Server {
 	t.Helper()
 	s := llmtest.NewServer(cfg)
 	t.Cleanup(s.Close)
@@ -22,7 +22,7 @@ func llmServer(t *testing.T, cfg llmtest.Config) *llmtest.Server {
 }
 
 // llmPost sends an Anthropic Messages request through c.
-func llmPost(ctx context.Context, c *http.Client, s *llmtest.Server, body []byte) (*http.Response, error) {
+func retryLLMPost(ctx context.Context, c *http.Client, s *llmtest.Server, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/v1/messages", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ const llmBody = `{"model":"claude-herd","max_tokens":8,"messages":[{"role":"user
 // Every one of the 50 waits out the announced moment — none arrives early
 // (llmtest counts such arrivals as herd arrivals) — and all succeed.
 func TestRetryThunderingHerd(t *testing.T) {
-	s := llmServer(t, llmtest.Config{Window: time.Minute, Quota: llmtest.Quota{Requests: 1000}})
+	s := retryLLMServer(t, llmtest.Config{Window: time.Minute, Quota: llmtest.Quota{Requests: 1000}})
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfter: "2", ShouldRetry: "true", Count: 1})
 	c, cc := retryClient(t)
 	rt := c.Transport.(*retryTransport)
@@ -49,7 +49,7 @@ func TestRetryThunderingHerd(t *testing.T) {
 	errs := make(chan error, callers)
 	call := func() {
 		defer wg.Done()
-		resp, err := llmPost(context.Background(), c, s, []byte(llmBody))
+		resp, err := retryLLMPost(context.Background(), c, s, []byte(llmBody))
 		if err != nil {
 			errs <- err
 			return
@@ -63,7 +63,7 @@ func TestRetryThunderingHerd(t *testing.T) {
 	start := time.Now()
 	wg.Add(1)
 	go call()
-	waitFor(t, 5*time.Second, rt.cool.active) // the 429 is in: the limit is known
+	retryWaitFor(t, 5*time.Second, rt.cool.active) // the 429 is in: the limit is known
 	for range callers - 1 {
 		wg.Add(1)
 		go call()
@@ -92,7 +92,7 @@ func TestRetryThunderingHerd(t *testing.T) {
 // body hashes, for a body with GetBody and one the layer buffers.
 func TestRetryBodyReplayLLMTest(t *testing.T) {
 	for _, getBody := range []bool{true, false} {
-		s := llmServer(t, llmtest.Config{})
+		s := retryLLMServer(t, llmtest.Config{})
 		s.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 529, Count: 1},
 			llmtest.Fault{Kind: llmtest.FaultReset, Count: 1},
 			llmtest.Fault{Kind: llmtest.FaultStatus, Status: 503, RetryAfterMs: "5", Count: 1})
@@ -107,7 +107,7 @@ func TestRetryBodyReplayLLMTest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		readAll(t, resp)
+		retryReadAll(t, resp)
 		reqs := s.Requests()
 		if resp.StatusCode != 200 || len(reqs) != 4 {
 			t.Fatalf("GetBody=%v: status %d after %d attempts, want 200 after 4", getBody, resp.StatusCode, len(reqs))
@@ -125,17 +125,17 @@ func TestRetryBodyReplayLLMTest(t *testing.T) {
 }
 
 func TestRetryDeadlineLLMTest(t *testing.T) {
-	s := llmServer(t, llmtest.Config{})
+	s := retryLLMServer(t, llmtest.Config{})
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfter: "10", Count: 1})
 	c, _ := retryClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
-	resp, err := llmPost(ctx, c, s, []byte(llmBody))
+	resp, err := retryLLMPost(ctx, c, s, []byte(llmBody))
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := retryReadAll(t, resp)
 	if resp.StatusCode != 429 || !bytes.Contains([]byte(body), []byte("rate_limit_error")) {
 		t.Fatalf("got %d %q, want the provider's 429", resp.StatusCode, body)
 	}
@@ -145,16 +145,16 @@ func TestRetryDeadlineLLMTest(t *testing.T) {
 }
 
 func TestRetryStreamErrorLLMTest(t *testing.T) {
-	s := llmServer(t, llmtest.Config{})
+	s := retryLLMServer(t, llmtest.Config{})
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultStreamError, Count: 1},
 		llmtest.Fault{Kind: llmtest.FaultStreamError, ErrorType: "rate_limit_error", Count: 1})
 	c, _ := retryClient(t, WithBackoff(time.Millisecond, 5*time.Millisecond))
 	stream := `{"model":"claude-herd","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
-	resp, err := llmPost(context.Background(), c, s, []byte(stream))
+	resp, err := retryLLMPost(context.Background(), c, s, []byte(stream))
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := retryReadAll(t, resp)
 	if resp.StatusCode != 200 || !bytes.Contains([]byte(body), []byte("message_stop")) {
 		t.Fatalf("got %d %q, want a complete stream", resp.StatusCode, body)
 	}
@@ -164,14 +164,14 @@ func TestRetryStreamErrorLLMTest(t *testing.T) {
 }
 
 func TestRetryOutageLLMTest(t *testing.T) {
-	s := llmServer(t, llmtest.Config{})
+	s := retryLLMServer(t, llmtest.Config{})
 	s.StartOutage(300*time.Millisecond, 529)
 	c, _ := retryClient(t, WithBackoff(50*time.Millisecond, 200*time.Millisecond), WithMaxAttempts(20))
-	resp, err := llmPost(context.Background(), c, s, []byte(llmBody))
+	resp, err := retryLLMPost(context.Background(), c, s, []byte(llmBody))
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, resp)
+	retryReadAll(t, resp)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d after the outage, want 200", resp.StatusCode)
 	}

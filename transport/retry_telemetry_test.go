@@ -16,7 +16,7 @@ import (
 
 // sumOf returns the total of an Int64 sum, or the count of a histogram,
 // named name, over points whose attributes include want.
-func sumOf(t *testing.T, rm metricdata.ResourceMetrics, name string, want ...attribute.KeyValue) int64 {
+func retrySumOf(t *testing.T, rm metricdata.ResourceMetrics, name string, want ...attribute.KeyValue) int64 {
 	t.Helper()
 	var total int64
 	for _, sm := range rm.ScopeMetrics {
@@ -55,7 +55,7 @@ func TestRetryTelemetry(t *testing.T) {
 	srv := newRetryServer(t,
 		retryReply{status: 503, headers: map[string]string{"retry-after-ms": "5"}},
 		retryReply{status: 503},
-		okReply)
+		retryOK)
 	sr := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
 	reader := sdkmetric.NewManualReader()
@@ -66,11 +66,11 @@ func TestRetryTelemetry(t *testing.T) {
 	defer base.CloseIdleConnections()
 	c := &http.Client{Transport: Retry(Attempt(base, tel), tel, WithBackoff(1e6, 2e6))}
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "chat claude-test")
-	resp, err := post(t, c, ctx, srv.URL, retryJSON)
+	resp, err := retryPost(t, c, ctx, srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, resp)
+	retryReadAll(t, resp)
 	parent.End()
 
 	var attempts []sdktrace.ReadOnlySpan
@@ -119,46 +119,46 @@ func TestRetryTelemetry(t *testing.T) {
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	if n := sumOf(t, rm, telemetry.MetricRetryAttempts); n != 3 {
+	if n := retrySumOf(t, rm, telemetry.MetricRetryAttempts); n != 3 {
 		t.Errorf("attempts = %d, want 3", n)
 	}
-	if n := sumOf(t, rm, telemetry.MetricRetryRetries, telemetry.AttrRetryReason.String("server_error"), telemetry.AttrHTTPStatus.Int(503)); n != 2 {
+	if n := retrySumOf(t, rm, telemetry.MetricRetryRetries, telemetry.AttrRetryReason.String("server_error"), telemetry.AttrHTTPStatus.Int(503)); n != 2 {
 		t.Errorf("retries{server_error,503} = %d, want 2", n)
 	}
-	if n := sumOf(t, rm, telemetry.MetricRetryDelay); n != 2 {
+	if n := retrySumOf(t, rm, telemetry.MetricRetryDelay); n != 2 {
 		t.Errorf("delay histogram count = %d, want 2", n)
 	}
-	if n := sumOf(t, rm, "http.client.request.duration"); n != 3 {
+	if n := retrySumOf(t, rm, "http.client.request.duration"); n != 3 {
 		t.Errorf("otelhttp recorded %d attempts, want 3", n)
 	}
 }
 
 func TestRetryTelemetryBudgetAndCooldownCounted(t *testing.T) {
-	srv := newRetryServer(t, rateLimited("300"), okReply)
+	srv := newRetryServer(t, retryRateLimited("300"), retryOK)
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	c, _ := retryClient(t, WithTelemetry(telemetry.WithMeterProvider(mp)), WithRetryBudget(0, 0))
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON) // 429, budget refuses the retry
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON) // 429, budget refuses the retry
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, resp)
-	resp, err = post(t, c, context.Background(), srv.URL, retryJSON) // held by the cool-down, then 200
+	retryReadAll(t, resp)
+	resp, err = retryPost(t, c, context.Background(), srv.URL, retryJSON) // held by the cool-down, then 200
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, resp)
+	retryReadAll(t, resp)
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	if n := sumOf(t, rm, telemetry.MetricRetryBudgetExhausted); n != 1 {
+	if n := retrySumOf(t, rm, telemetry.MetricRetryBudgetExhausted); n != 1 {
 		t.Errorf("budget exhaustions = %d, want 1", n)
 	}
-	if n := sumOf(t, rm, telemetry.MetricRetryCooldownWaits); n != 1 {
+	if n := retrySumOf(t, rm, telemetry.MetricRetryCooldownWaits); n != 1 {
 		t.Errorf("cool-down waits = %d, want 1", n)
 	}
-	if n := sumOf(t, rm, telemetry.MetricRetryDelay, telemetry.AttrRetryWaitSource.String("cooldown")); n != 1 {
+	if n := retrySumOf(t, rm, telemetry.MetricRetryDelay, telemetry.AttrRetryWaitSource.String("cooldown")); n != 1 {
 		t.Errorf("cool-down delays = %d, want 1", n)
 	}
 }

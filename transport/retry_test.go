@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func post(t *testing.T, c *http.Client, ctx context.Context, url, body string) (*http.Response, error) {
+func retryPost(t *testing.T, c *http.Client, ctx context.Context, url, body string) (*http.Response, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/messages", strings.NewReader(body))
 	if err != nil {
@@ -21,7 +21,7 @@ func post(t *testing.T, c *http.Client, ctx context.Context, url, body string) (
 	return c.Do(req)
 }
 
-func readAll(t *testing.T, resp *http.Response) string {
+func retryReadAll(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -32,13 +32,13 @@ func readAll(t *testing.T, resp *http.Response) string {
 }
 
 func TestRetryRateLimitThenOK(t *testing.T) {
-	srv := newRetryServer(t, rateLimited("20"), rateLimited("20"), okReply)
+	srv := newRetryServer(t, retryRateLimited("20"), retryRateLimited("20"), retryOK)
 	c, cc := retryClient(t)
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, resp); resp.StatusCode != 200 || got != `{"ok":true}` {
+	if got := retryReadAll(t, resp); resp.StatusCode != 200 || got != `{"ok":true}` {
 		t.Fatalf("got %d %q", resp.StatusCode, got)
 	}
 	if n := srv.count(); n != 3 {
@@ -70,11 +70,11 @@ func TestRetryStatusRules(t *testing.T) {
 			}
 			srv := newRetryServer(t, retryReply{status: tt.status, headers: h, body: "err"})
 			c, cc := retryClient(t, WithMaxAttempts(3))
-			resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+			resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if body := readAll(t, resp); resp.StatusCode != tt.status || body != "err" {
+			if body := retryReadAll(t, resp); resp.StatusCode != tt.status || body != "err" {
 				t.Fatalf("got %d %q, want the provider's %d response unchanged", resp.StatusCode, body, tt.status)
 			}
 			if n := srv.count(); n != tt.want {
@@ -103,11 +103,11 @@ func TestRetryHardLimitNotRetried(t *testing.T) {
 		srv := newRetryServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "1", "x-should-retry": "true"}, body: body})
 		c, _ := retryClient(t)
 		start := time.Now()
-		resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := readAll(t, resp); got != body && i < 4 {
+		if got := retryReadAll(t, resp); got != body && i < 4 {
 			t.Fatalf("body not intact: %q", got)
 		} else if len(got) != len(body) {
 			t.Fatalf("body %d: got %d bytes, want %d", i, len(got), len(body))
@@ -127,11 +127,11 @@ func TestRetryDeadlineShorterThanRetryAfter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	resp, err := post(t, c, ctx, srv.URL, retryJSON)
+	resp, err := retryPost(t, c, ctx, srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != 429 || readAll(t, resp) != "limited" {
+	if resp.StatusCode != 429 || retryReadAll(t, resp) != "limited" {
 		t.Fatalf("want the 429 back, got %d", resp.StatusCode)
 	}
 	if el := time.Since(start); el > time.Second {
@@ -143,11 +143,11 @@ func TestRetryMaxServerDelayGivesUp(t *testing.T) {
 	srv := newRetryServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "3600"}, body: "later"})
 	c, _ := retryClient(t)
 	start := time.Now()
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, resp)
+	retryReadAll(t, resp)
 	if resp.StatusCode != 429 || srv.count() != 1 || time.Since(start) > time.Second {
 		t.Fatalf("got %d after %d attempts in %v, want the 429 at once", resp.StatusCode, srv.count(), time.Since(start))
 	}
@@ -166,7 +166,7 @@ func TestRetryCancelInterruptsWait(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	_, err := post(t, c, ctx, srv.URL, retryJSON)
+	_, err := retryPost(t, c, ctx, srv.URL, retryJSON)
 	var re *RetryError
 	if !errors.As(err, &re) || !errors.Is(err, ErrWaitInterrupted) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want a *RetryError wrapping ErrWaitInterrupted and context.Canceled", err)
@@ -178,7 +178,7 @@ func TestRetryCancelInterruptsWait(t *testing.T) {
 
 // flakyListener accepts connections and closes them at once: every attempt
 // fails before a response.
-func flakyListener(t *testing.T) string {
+func retryFlakyListener(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -200,9 +200,9 @@ func flakyListener(t *testing.T) string {
 }
 
 func TestRetryTransportErrorsExhausted(t *testing.T) {
-	url := flakyListener(t)
+	url := retryFlakyListener(t)
 	c, _ := retryClient(t, WithMaxAttempts(3), WithBackoff(time.Millisecond, 5*time.Millisecond))
-	_, err := post(t, c, context.Background(), url, retryJSON)
+	_, err := retryPost(t, c, context.Background(), url, retryJSON)
 	var re *RetryError
 	if !errors.As(err, &re) || !errors.Is(err, ErrRetriesExhausted) || re.Attempts != 3 || re.Err == nil {
 		t.Fatalf("err = %v, want *RetryError{ErrRetriesExhausted, 3 attempts} with a cause", err)
@@ -223,18 +223,18 @@ func TestRetryBodyReplay(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newRetryServer(t, rateLimited("1"), rateLimited("1"), okReply)
+			srv := newRetryServer(t, retryRateLimited("1"), retryRateLimited("1"), retryOK)
 			c, _ := retryClient(t, tc.opts...)
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", tc.body())
 			resp, err := c.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			readAll(t, resp)
+			retryReadAll(t, resp)
 			if n := srv.count(); n != tc.attempts {
 				t.Fatalf("%d attempts, want %d", n, tc.attempts)
 			}
-			want := sha256Sum(big)
+			want := retrySHA256(big)
 			for i, h := range srv.hashes {
 				if h != want {
 					t.Fatalf("attempt %d body differs from the original", i)
@@ -247,22 +247,22 @@ func TestRetryBodyReplay(t *testing.T) {
 func TestRetryBudgetExhausted(t *testing.T) {
 	srv := newRetryServer(t, retryReply{status: 503, headers: map[string]string{"retry-after-ms": "1"}, body: "down"})
 	c, _ := retryClient(t, WithRetryBudget(0, 0))
-	resp, err := post(t, c, context.Background(), srv.URL, retryJSON)
+	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if readAll(t, resp) != "down" || srv.count() != 1 || resp.Header.Get("x-should-retry") != "false" {
+	if retryReadAll(t, resp) != "down" || srv.count() != 1 || resp.Header.Get("x-should-retry") != "false" {
 		t.Fatalf("budget 0 must return the first 503: %d attempts", srv.count())
 	}
 	// The ratio lets retries add 50% of recent calls: after 4 calls, 2 retries.
 	srv2 := newRetryServer(t, retryReply{status: 503, headers: map[string]string{"retry-after-ms": "1"}, body: "down"})
 	c2, _ := retryClient(t, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
 	for range 4 {
-		resp, err := post(t, c2, context.Background(), srv2.URL, retryJSON)
+		resp, err := retryPost(t, c2, context.Background(), srv2.URL, retryJSON)
 		if err != nil {
 			t.Fatal(err)
 		}
-		readAll(t, resp)
+		retryReadAll(t, resp)
 	}
 	if n := srv2.count(); n != 4+2 {
 		t.Fatalf("%d attempts for 4 calls with a 50%% budget, want 6", n)

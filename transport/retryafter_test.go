@@ -93,14 +93,14 @@ func FuzzServerDelay(f *testing.F) {
 		}
 		if src == sourceRetryAfterMs {
 			// An integer value must be exact.
-			if n, err := strconv.ParseInt(trimSpace(ms), 10, 64); err == nil && d != time.Duration(n)*time.Millisecond {
+			if n, err := strconv.ParseInt(retryTrimSpace(ms), 10, 64); err == nil && d != time.Duration(n)*time.Millisecond {
 				t.Fatalf("ms=%q gave %v", ms, d)
 			}
 		}
 	})
 }
 
-func trimSpace(s string) string {
+func retryTrimSpace(s string) string {
 	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
 		s = s[1:]
 	}
