@@ -14,7 +14,7 @@ import (
 // here it is compressed ten times to outageLength.
 const (
 	outageBefore  = 1500 * time.Millisecond
-	outageLength  = 3 * time.Second
+	outageLength  = 30 * time.Second / outageCompression
 	outageAfter   = 3 * time.Second
 	outageWorkers = 20
 	outageLatency = 20 * time.Millisecond

@@ -41,11 +41,11 @@ started=$(date +%s)
 
 # 1. Overhead: all rows in one `go test -bench` run, repeated in rounds so
 # the noise of a shared machine hits every row alike.
-cmd="cd bench && go test -run '^\$' -bench '^BenchmarkOverhead\$' -benchmem -benchtime=$BENCHTIME -count=1 -tags '$TAGS' .   # × $ROUNDS rounds, appended"
+cmd="cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^BenchmarkOverhead\$' -benchmem -benchtime=$BENCHTIME -count=1 -tags '$TAGS' .   # for i in 1..$ROUNDS, appended (BENCH_ROUND rotates the order of the rows)"
 record overhead.txt "$cmd"
 for i in $(seq "$ROUNDS"); do
 	echo "== overhead round $i/$ROUNDS"
-	(cd bench && $GO test -run '^$' -bench '^BenchmarkOverhead$' -benchmem -benchtime="$BENCHTIME" -count=1 -tags "$TAGS" .) | tee -a "$OUT/overhead.txt"
+	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkOverhead$' -benchmem -benchtime="$BENCHTIME" -count=1 -tags "$TAGS" .) | tee -a "$OUT/overhead.txt"
 done
 
 # 2–5. Scenarios, once each: they report their own figures.

@@ -114,24 +114,27 @@ var setups = []string{"sdk-default", "sdk-retries4", "retryablehttp", "failsafeh
 
 func (r *report) writeOutage(b *strings.Builder) {
 	b.WriteString("## 3. Outage\n\n")
-	b.WriteString("`llmtest` with no quota and 20 ms latency; 20 workers call it in a loop through the real SDK (small non-streaming calls, 30 s deadline each). After 1.5 s every request is answered **529 for 3 s** — the 30 s outage of the issue **compressed ten times** — then the server is healthy again for 3 s. *Outage arrivals* are the requests the server received during the outage: a breaker should cut them down to its tripping requests plus probes. *Recovery* is the time from the end of the outage to the first request the server answered 200. sluice runs with its default breaker settings, except that its breaker window and break are compressed by the same factor (see `bench/sluice_new.go`).\n\n")
+	b.WriteString("`llmtest` with no quota and 20 ms latency; 20 workers call it in a loop through the real SDK (small non-streaming calls, 30 s deadline each). After 1.5 s every request is answered **529 for 3 s** — the 30 s outage of the issue **compressed ten times** — then the server is healthy again for 3 s. *Outage arrivals* are the requests the server received during the outage: a breaker should cut them down to its tripping requests plus probes. *Recovery* is the time from the end of the outage to the first request the server answered 200. sluice runs `transport.New` with its defaults except the breaker's window and break, compressed by the same factor (30 s → 3 s, 5 s → 0.5 s; see `bench/sluice_new.go`). The SDK set-ups are those of §2.\n\n")
 	r.cmd(b, fileOutage)
-	b.WriteString("| set-up | calls | failed | 529s served | outage arrivals | per second of outage | breaker-open arrivals | recovery | 200s after |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| set-up | calls | failed | 529s served | outage arrivals | per second of outage | breaker opens | breaker-open sends | recovery | 200s after |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range setups {
 		res := r.get(fileOutage, "Outage/"+s)
 		if _, ok := res.median("calls"); !ok {
-			fmt.Fprintf(b, "| %s | %s | | | | | | | |\n", s, pending)
+			fmt.Fprintf(b, "| %s | %s | | | | | | | | |\n", s, pending)
 			continue
 		}
 		m := func(u string) float64 { v, _ := res.median(u); return v }
-		open := "n/a"
+		open, opens := "n/a", "n/a"
 		if v, ok := res.median("open-arrivals"); ok {
 			open = num(v)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %.1f | %s | %s ms | %s |\n", s, num(m("calls")), num(m("failed")), num(m("529s")),
-			num(m("outage-arrivals")), m("outage-arrivals/s"), open, num(m("recovery-ms")), num(m("200s-after")))
+		if v, ok := res.median("breaker-opens"); ok {
+			opens = num(v)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %.1f | %s | %s | %s ms | %s |\n", s, num(m("calls")), num(m("failed")), num(m("529s")),
+			num(m("outage-arrivals")), m("outage-arrivals/s"), opens, open, num(m("recovery-ms")), num(m("200s-after")))
 	}
-	b.WriteString("\n*Breaker-open arrivals* are requests that reached the server while sluice's breaker was open (probes are sent half-open, so they are not counted): the target is 0.\n\n")
+	b.WriteString("\n*Breaker-open sends* are requests that left for the server (timestamped by a RoundTripper under every set-up) while sluice's breaker was open, according to the breaker's own state-change log records. Probes are sent half-open, so they are not counted: the target is 0. The peers do not expose their breaker state this way, hence n/a.\n\n")
 	res := r.get(fileOutage, "Outage/sluice")
 	v, ok := res.median("open-arrivals")
 	target(b, "0 requests to the server while the breaker is open, beyond probes", ok, func() (string, bool) { return num(v), v == 0 })
