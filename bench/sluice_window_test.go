@@ -10,5 +10,5 @@ import (
 
 // sluiceWindow tells sluice's limiter the quota window of the fake.
 func sluiceWindow(w time.Duration) transport.Option {
-	return transport.WithWindow(w) // TODO(bench): the limit layer's option name
+	return transport.WithWindow(w)
 }
