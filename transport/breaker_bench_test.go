@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// fixedRT answers every request with 200 and an empty body, in memory.
-type fixedRT struct{}
+// breakerFixedRT answers every request with 200 and an empty body, in memory.
+type breakerFixedRT struct{}
 
-func (fixedRT) RoundTrip(*http.Request) (*http.Response, error) {
+func (breakerFixedRT) RoundTrip(*http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Body: http.NoBody, Header: http.Header{}}, nil
 }
 
-func benchRoundTrips(b *testing.B, rt http.RoundTripper) {
+func breakerBenchRoundTrips(b *testing.B, rt http.RoundTripper) {
 	body := `{"model":"claude-x","max_tokens":1024,"messages":[{"role":"user","content":"` + strings.Repeat("x", 2000) + `"}]}`
 	b.ReportAllocs()
 	for b.Loop() {
@@ -31,9 +31,9 @@ func benchRoundTrips(b *testing.B, rt http.RoundTripper) {
 // BenchmarkBreaker is the cost per call of a closed breaker, keyed by host
 // and model (which reads the model from a copy of the 2 KB body).
 func BenchmarkBreaker(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { benchRoundTrips(b, fixedRT{}) })
-	b.Run("breaker", func(b *testing.B) { benchRoundTrips(b, Breaker(fixedRT{})) })
+	b.Run("bare", func(b *testing.B) { breakerBenchRoundTrips(b, breakerFixedRT{}) })
+	b.Run("breaker", func(b *testing.B) { breakerBenchRoundTrips(b, Breaker(breakerFixedRT{})) })
 	b.Run("breaker-host-key", func(b *testing.B) {
-		benchRoundTrips(b, Breaker(fixedRT{}, WithBreakerKey(func(r *http.Request) string { return r.URL.Host })))
+		breakerBenchRoundTrips(b, Breaker(breakerFixedRT{}, WithBreakerKey(func(r *http.Request) string { return r.URL.Host })))
 	})
 }

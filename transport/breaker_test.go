@@ -57,7 +57,7 @@ func breakerCall(ctx context.Context, rt http.RoundTripper, url, model string) (
 	return resp.StatusCode, nil
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// breakerWaitFor polls cond until it holds or the deadline passes.
 func breakerWaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(d)
@@ -163,7 +163,7 @@ func TestBreakerOutageStory(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	var logs bytes.Buffer
 	var logMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
+	logger := slog.New(slog.NewTextHandler(&breakerLockedWriter{w: &logs, mu: &logMu}, nil))
 	settings := testBreaker
 	settings.Break = 300 * time.Millisecond
 	rt := Breaker(srv.Client().Transport, WithBreakerSettings(settings), WithLogger(logger),
@@ -232,7 +232,7 @@ func TestBreakerOutageStory(t *testing.T) {
 	for _, s := range spans.Ended() {
 		for _, ev := range s.Events() {
 			if ev.Name == telemetry.BreakerStateChangeEvent {
-				events = append(events, attrValue(ev.Attributes, telemetry.AttrBreakerTo))
+				events = append(events, breakerAttrValue(ev.Attributes, telemetry.AttrBreakerTo))
 			}
 		}
 	}
@@ -279,21 +279,21 @@ func TestBreakerOutageStory(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
+type breakerLockedWriter struct {
 	w  *bytes.Buffer
 	mu *sync.Mutex
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+func (l *breakerLockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
 
-func attrValue(attrs []attribute.KeyValue, k attribute.Key) string {
+func breakerAttrValue(attrs []attribute.KeyValue, k attribute.Key) string {
 	for _, a := range attrs {
 		if a.Key == k {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""

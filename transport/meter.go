@@ -77,11 +77,12 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if kind == provider.Unknown || api == provider.APIOther {
 		return m.next.RoundTrip(req)
 	}
-	c := &meterCall{m: m, start: time.Now(), kind: kind, api: api, fields: bodyFields(req)}
+	c := &meterCall{m: m, start: time.Now(), kind: kind, api: api, fields: requestFields(req)}
 	c.host, c.port = serverAddress(req.URL)
 	if m.cfg.includeUsage && api == provider.APIChatCompletions && c.fields.Stream && !c.fields.IncludeUsage {
 		if r2, err := withIncludeUsage(req); err == nil {
 			req, c.injected = r2, true
+			c.fields.IncludeUsage = true
 		}
 	}
 	c.ctx, c.span = c.startSpan(req)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
@@ -218,4 +219,55 @@ func meterKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestMeterBillsRetriedCallsOnce: under Meter → Retry → Breaker, calls that
+// needed retries (random 529s) are reported once each, and the billed usage
+// still adds up exactly to what the server served.
+func TestMeterBillsRetriedCallsOnce(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Config{Seed: 7, Faults: []llmtest.Fault{{Kind: llmtest.FaultStatus, Status: 529, Probability: 0.2}}})
+	defer srv.Close()
+	var mu sync.Mutex
+	var reports []transport.UsageReport
+	opts := []transport.Option{
+		transport.WithBackoff(time.Millisecond, 10*time.Millisecond), transport.WithMaxAttempts(10), transport.WithoutRetryBudget(),
+		transport.WithUsageCallback(func(_ context.Context, r transport.UsageReport) {
+			mu.Lock()
+			defer mu.Unlock()
+			reports = append(reports, r)
+		}),
+	}
+	rt := transport.Meter(transport.Retry(transport.Breaker(srv.Client().Transport, opts...), opts...), opts...)
+	hc := &http.Client{Transport: rt}
+	c := &meterClients{
+		anthropic: anthropic.NewClient(aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("k"), aoption.WithHTTPClient(hc),
+			aoption.WithMaxRetries(0), aoption.WithoutOpenTelemetry()),
+		openai: openai.NewClient(ooption.WithBaseURL(srv.URL+"/v1/"), ooption.WithAPIKey("k"), ooption.WithHTTPClient(hc),
+			ooption.WithMaxRetries(0)),
+	}
+	const calls = 120
+	for i := range calls {
+		if i%6 == 3 {
+			continue // chat streams without include_usage: unknown usage, checked elsewhere
+		}
+		if err := c.meterCall(context.Background(), i); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	st := srv.Stats()
+	var in, out int64
+	for _, r := range reports {
+		if r.Err != nil || !r.Usage.Known {
+			t.Fatalf("report %+v", r)
+		}
+		in += r.Usage.TotalInputTokens
+		out += r.Usage.OutputTokens
+	}
+	want := calls - calls/6
+	if len(reports) != want || st.Completed != int64(want) || st.ByStatus[529] == 0 {
+		t.Fatalf("%d reports, %d completed, %d × 529; want %d reports for %d calls, some retried", len(reports), st.Completed, st.ByStatus[529], want, want)
+	}
+	if in != st.InputTokens || out != st.OutputTokens {
+		t.Fatalf("billed %d/%d, server served %d/%d", in, out, st.InputTokens, st.OutputTokens)
+	}
 }

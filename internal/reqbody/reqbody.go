@@ -1,13 +1,17 @@
 // Package reqbody reads the few top-level fields of an LLM request body that
 // the layers need — model, max_tokens, stream, stream_options.include_usage —
 // without decoding the rest (the messages array can be megabytes).
+//
+// The scanner is hand-written rather than encoding/json because it must skip
+// values without allocating and, through ExtractReader, read a body of any
+// size with a fixed 4 KB buffer: encoding/json's Decoder buffers a whole
+// value (the messages array) before it can skip it.
 package reqbody
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Fields are the request-body fields sluice acts on. Zero values mean absent.
@@ -27,58 +31,37 @@ type Fields struct {
 // ErrNotJSON reports a body that is not a JSON object.
 var ErrNotJSON = errors.New("reqbody: body is not a JSON object")
 
-// Extract scans b for Fields.
-//
-// TODO(limiter issue): replace with a scanner that skips values without
-// allocating; this version uses encoding/json tokens.
+// Extract scans b for Fields. It allocates only the model string, and reads
+// every top-level key (the SDKs append "stream":true as the last one).
+// Values it does not need are skipped, not validated: a body that is not
+// well-formed JSON may yield partial Fields and ErrNotJSON.
 func Extract(b []byte) (Fields, error) {
-	f := Fields{Size: int64(len(b))}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	t, err := dec.Token()
-	if err != nil || t != json.Delim('{') {
-		return f, ErrNotJSON
-	}
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return f, ErrNotJSON
-		}
-		key, _ := kt.(string)
-		switch key {
-		case "model":
-			var s string
-			if dec.Decode(&s) == nil {
-				f.Model = s
-			}
-		case "max_tokens", "max_completion_tokens", "max_output_tokens":
-			var n json.Number
-			if dec.Decode(&n) == nil {
-				if v, err := n.Int64(); err == nil && v > 0 {
-					f.MaxTokens = v
-				}
-			}
-		case "stream":
-			var v bool
-			if dec.Decode(&v) == nil {
-				f.Stream = v
-			}
-		case "stream_options":
-			var so struct {
-				IncludeUsage bool `json:"include_usage"`
-			}
-			if dec.Decode(&so) == nil {
-				f.IncludeUsage = so.IncludeUsage
-			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				if errors.Is(err, io.ErrUnexpectedEOF) {
-					return f, ErrNotJSON
-				}
-				return f, ErrNotJSON
-			}
+	s := scanner{buf: b}
+	f, err := s.object()
+	f.Size = int64(len(b))
+	return f, err
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// ExtractReader is Extract over a stream, reading it to EOF with one pooled
+// 4 KB buffer: O(1) memory whatever the body's size. Size counts the bytes
+// read. Read errors other than io.EOF are returned wrapped.
+func ExtractReader(r io.Reader) (Fields, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	s := scanner{r: r, store: *bp}
+	f, err := s.object()
+	if s.err == nil { // count what follows the object
+		n, cerr := io.CopyBuffer(io.Discard, r, s.store)
+		s.consumed += n
+		if cerr != nil {
+			s.err = cerr
 		}
 	}
-	return f, nil
+	f.Size = s.consumed + int64(len(s.buf))
+	if s.err != nil && s.err != io.EOF {
+		return f, errors.Join(ErrNotJSON, s.err)
+	}
+	return f, err
 }

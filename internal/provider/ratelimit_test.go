@@ -1,0 +1,86 @@
+package provider
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestParseRateLimits(t *testing.T) {
+	now := time.Date(2025, 10, 30, 16, 17, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    RateLimits
+		ok      bool
+	}{
+		{"anthropic recorded", map[string]string{
+			"Anthropic-Ratelimit-Requests-Limit": "4000", "Anthropic-Ratelimit-Requests-Remaining": "3996", "Anthropic-Ratelimit-Requests-Reset": "2025-10-30T16:17:35Z",
+			"Anthropic-Ratelimit-Tokens-Limit": "280000", "Anthropic-Ratelimit-Tokens-Remaining": "279000",
+			"Anthropic-Ratelimit-Input-Tokens-Limit": "200000", "Anthropic-Ratelimit-Input-Tokens-Remaining": "199000", "Anthropic-Ratelimit-Input-Tokens-Reset": "2025-10-30T16:17:36Z",
+			"Anthropic-Ratelimit-Output-Tokens-Limit": "80000", "Anthropic-Ratelimit-Output-Tokens-Remaining": "80000",
+		}, RateLimits{
+			Requests:     RateLimit{4000, 3996, true, now.Add(35 * time.Second)},
+			Tokens:       RateLimit{280000, 279000, true, time.Time{}},
+			InputTokens:  RateLimit{200000, 199000, true, now.Add(36 * time.Second)},
+			OutputTokens: RateLimit{80000, 80000, true, time.Time{}},
+		}, true},
+		{"openai docs", map[string]string{
+			"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s",
+			"x-ratelimit-limit-tokens": "150000", "x-ratelimit-remaining-tokens": "149984", "x-ratelimit-reset-tokens": "6m0s",
+		}, RateLimits{
+			Requests: RateLimit{60, 59, true, now.Add(time.Second)},
+			Tokens:   RateLimit{150000, 149984, true, now.Add(6 * time.Minute)},
+		}, true},
+		{"garbage ignored", map[string]string{
+			"x-ratelimit-limit-requests": "-1", "x-ratelimit-remaining-requests": "lots", "x-ratelimit-reset-requests": "soon",
+			"x-ratelimit-limit-tokens": "99999999999999999999999",
+		}, RateLimits{}, false},
+		{"remaining zero is known", map[string]string{"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "12ms"},
+			RateLimits{Tokens: RateLimit{0, 0, true, now.Add(12 * time.Millisecond)}}, true},
+		{"none", map[string]string{"content-type": "application/json"}, RateLimits{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tc.headers {
+				h.Set(k, v)
+			}
+			got, ok := ParseRateLimits(h, now)
+			if ok != tc.ok || got != tc.want {
+				t.Fatalf("got %+v, %v\nwant %+v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func FuzzParseRateLimits(f *testing.F) {
+	f.Add("4000", "3996", "2025-10-30T16:17:35Z", "60", "59", "6m0s")
+	f.Add("-1", "x", "", "1e99", "", "1.5")
+	f.Add(" 7 ", "0", "2025-13-40T99:00:00Z", "0", "-0", "-3s")
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, al, ar, areset, ol, or, oreset string) {
+		h := http.Header{}
+		h.Set("anthropic-ratelimit-requests-limit", al)
+		h.Set("anthropic-ratelimit-requests-remaining", ar)
+		h.Set("anthropic-ratelimit-requests-reset", areset)
+		h.Set("x-ratelimit-limit-tokens", ol)
+		h.Set("x-ratelimit-remaining-tokens", or)
+		h.Set("x-ratelimit-reset-tokens", oreset)
+		rl, ok := ParseRateLimits(h, now)
+		for _, r := range []RateLimit{rl.Requests, rl.Tokens, rl.InputTokens, rl.OutputTokens} {
+			if r.Limit < 0 || r.Remaining < 0 || r.Limit >= maxCount || r.Remaining >= maxCount {
+				t.Fatalf("out of range: %+v", r)
+			}
+			if !r.HasRemaining && r.Remaining != 0 {
+				t.Fatalf("remaining without HasRemaining: %+v", r)
+			}
+		}
+		if !rl.Tokens.Reset.IsZero() && (rl.Tokens.Reset.Before(now) || rl.Tokens.Reset.After(now.Add(1000*time.Hour))) {
+			t.Fatalf("reset out of range: %v", rl.Tokens.Reset)
+		}
+		if ok != (rl.Requests.known() || rl.Tokens.known()) {
+			t.Fatalf("ok = %v for %+v", ok, rl)
+		}
+	})
+}

@@ -1,0 +1,28 @@
+package reqbody
+
+import (
+	"bytes"
+	"testing"
+)
+
+func benchExtract(b *testing.B, n int, reader bool) {
+	body := bigBody(n)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if reader {
+			_, err = ExtractReader(bytes.NewReader(body))
+		} else {
+			_, err = Extract(body)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExtract1KB(b *testing.B)       { benchExtract(b, 1<<10, false) }
+func BenchmarkExtract1MB(b *testing.B)       { benchExtract(b, 1<<20, false) }
+func BenchmarkExtractReader1KB(b *testing.B) { benchExtract(b, 1<<10, true) }
+func BenchmarkExtractReader1MB(b *testing.B) { benchExtract(b, 1<<20, true) }

@@ -1,0 +1,110 @@
+package limiter
+
+import "time"
+
+// Kind is one of the quantities a provider limits per window.
+type Kind uint8
+
+// The kinds of limit. Anthropic limits requests, input tokens and output
+// tokens per minute (and reports a combined tokens limit); OpenAI limits
+// requests and tokens per minute.
+const (
+	Requests     Kind = iota // requests per window
+	InputTokens              // input tokens per window (Anthropic ITPM)
+	OutputTokens             // output tokens per window (Anthropic OTPM)
+	Tokens                   // input+output tokens per window (OpenAI TPM)
+
+	// NumKinds is the number of kinds; arrays indexed by Kind have this length.
+	NumKinds = 4
+)
+
+// String returns the kind's name as used in telemetry: "requests",
+// "input_tokens", "output_tokens" or "tokens".
+func (k Kind) String() string {
+	switch k {
+	case Requests:
+		return "requests"
+	case InputTokens:
+		return "input_tokens"
+	case OutputTokens:
+		return "output_tokens"
+	case Tokens:
+		return "tokens"
+	}
+	return "unknown"
+}
+
+// Reason says why an acquire waited.
+type Reason string
+
+// Wait reasons, as reported by Reservation.Waited and in telemetry.
+const (
+	ReasonNone         Reason = ""
+	ReasonRequests     Reason = "requests"
+	ReasonInputTokens  Reason = "input_tokens"
+	ReasonOutputTokens Reason = "output_tokens"
+	ReasonTokens       Reason = "tokens"
+	ReasonConcurrency  Reason = "concurrency"
+	ReasonCooldown     Reason = "cooldown"
+)
+
+// Reasons lists every wait reason, for pre-declaring telemetry series.
+var Reasons = []Reason{ReasonRequests, ReasonInputTokens, ReasonOutputTokens, ReasonTokens, ReasonConcurrency, ReasonCooldown}
+
+// ReasonFor returns the wait reason of a bucket kind.
+func ReasonFor(k Kind) Reason {
+	return Reason(k.String())
+}
+
+// Cost is an amount per kind: what a request reserves, or a settlement's
+// signed correction.
+type Cost [NumKinds]int64
+
+// Limits are limits per window. Zero means "not set".
+type Limits struct {
+	Requests     int64
+	InputTokens  int64
+	OutputTokens int64
+	Tokens       int64
+}
+
+func (l Limits) array() [NumKinds]int64 {
+	return [NumKinds]int64{l.Requests, l.InputTokens, l.OutputTokens, l.Tokens}
+}
+
+func (l Limits) isZero() bool { return l == Limits{} }
+
+// Reading is what a provider reported about one kind of limit in a
+// response's rate-limit headers.
+type Reading struct {
+	// Limit is the capacity per window; 0 means not reported.
+	Limit int64
+	// Remaining is what is left now; meaningful only when HasRemaining.
+	Remaining    int64
+	HasRemaining bool
+	// Reset is when the bucket is full again (zero when not reported).
+	Reset time.Time
+}
+
+// Observation is one response's rate-limit headers, per kind.
+type Observation [NumKinds]Reading
+
+// Empty reports whether o carries no reading at all.
+func (o *Observation) Empty() bool {
+	for _, r := range o {
+		if r.Limit > 0 || r.HasRemaining {
+			return false
+		}
+	}
+	return true
+}
+
+// Priority orders waiters of one key: every queued Interactive acquire is
+// served before any queued Batch one. Within a priority the queue is FIFO.
+type Priority uint8
+
+// Priorities.
+const (
+	Interactive Priority = iota // the default: a user is waiting
+	Batch                       // background work that can yield
+)

@@ -1,0 +1,504 @@
+package limiter
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Limiter admits requests under per-key limits. See the package comment for
+// the model. A Limiter is safe for concurrent use; share one across every
+// client that spends the same quota.
+type Limiter struct {
+	store         Store
+	pol           Policy
+	conc          int
+	aimd          *AIMD
+	maxQueue      int
+	firstWave     int
+	utilThreshold float64
+	utilHook      func(string, Kind, float64)
+	bpt           float64
+	defOut        int64
+
+	keys   sync.Map // string → *keyState
+	models sync.Map // model → *ratio
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// Request describes what an acquire will spend.
+type Request struct {
+	// Model names the model, for calibrating the token estimate.
+	Model string
+	// InputTokens is the input size when the caller knows it; otherwise
+	// it is estimated from InputBytes.
+	InputTokens int64
+	// InputBytes is the request body's size.
+	InputBytes int64
+	// MaxOutputTokens is the request's max_tokens, reserved in full as
+	// Anthropic does; 0 reserves WithDefaultOutputTokens.
+	MaxOutputTokens int64
+	// Priority orders the key's queue.
+	Priority Priority
+}
+
+// New returns a Limiter with an in-memory store, a one-minute window, no
+// explicit limits (they are learned, see Observe), no concurrency cap and an
+// unbounded queue.
+func New(opts ...Option) *Limiter {
+	l := &Limiter{
+		pol:           Policy{Window: time.Minute},
+		firstWave:     2,
+		utilThreshold: 0.8,
+		bpt:           4,
+		defOut:        1024,
+		done:          make(chan struct{}),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(l)
+		}
+	}
+	if l.store == nil {
+		l.store = NewMemoryStore()
+	}
+	if l.pol.Window <= 0 {
+		l.pol.Window = time.Minute
+	}
+	if l.bpt <= 0 {
+		l.bpt = 4
+	}
+	if l.defOut <= 0 {
+		l.defOut = 1024
+	}
+	if l.aimd != nil {
+		a := l.aimd
+		a.Min = max(a.Min, 1)
+		if a.Max <= 0 {
+			a.Max = 256
+			if l.conc > 0 {
+				a.Max = l.conc
+			}
+		}
+		if a.Initial <= 0 {
+			a.Initial = min(8, a.Max)
+		}
+		if a.Backoff <= 0 || a.Backoff >= 1 {
+			a.Backoff = 0.9
+		}
+	}
+	return l
+}
+
+// keyState is what the limiter keeps locally per key. mu guards every field
+// but key and kick.
+type keyState struct {
+	key  string
+	kick chan struct{} // wakes the head: capacity, limits or cool-down changed
+
+	mu           sync.Mutex
+	head         bool        // some acquire is at the head of the queue
+	q            [2]waitList // queued acquires, by priority
+	queued       int
+	qcost        Cost // sum of queued acquires' costs
+	inflight     int
+	climit       float64 // concurrency cap, 0 = none
+	seen         bool    // a response has come back for this key
+	blockReason  Reason  // what the head waits for
+	blockedUntil time.Time
+	last         State // the store's state at lastAt
+	lastAt       time.Time
+	holdNs       float64 // moving average of how long a slot is held
+	above        [NumKinds]bool
+}
+
+func (l *Limiter) state(key string) *keyState {
+	if v, ok := l.keys.Load(key); ok {
+		return v.(*keyState)
+	}
+	ks := &keyState{key: key, kick: make(chan struct{}, 1)}
+	switch {
+	case l.aimd != nil:
+		ks.climit = float64(l.aimd.Initial)
+	case l.conc > 0:
+		ks.climit = float64(l.conc)
+	}
+	v, _ := l.keys.LoadOrStore(key, ks)
+	return v.(*keyState)
+}
+
+func (ks *keyState) wake() {
+	select {
+	case ks.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Acquire waits until a request of req's size may be sent under key's limits
+// and returns its reservation, which the caller must end with exactly one of
+// Settle, Release, Cancel or Throttled (later calls are no-ops).
+//
+// Acquires of one key are served in FIFO order, Interactive before Batch.
+// Acquire returns at once with
+//   - a *CapacityError (ErrExceedsCapacity) when req can never fit a bucket,
+//   - ErrQueueFull when the key's queue is full,
+//   - a *WaitError (ErrWouldExceedDeadline, context.DeadlineExceeded) when
+//     the estimated wait exceeds ctx's deadline,
+//   - ErrClosed after Close.
+//
+// Otherwise it waits, and returns ctx.Err() if ctx ends first; a waiter that
+// gives up leaves nothing behind.
+func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reservation, error) {
+	select {
+	case <-l.done:
+		return nil, ErrClosed
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ks := l.state(key)
+	r := &Reservation{l: l, ks: ks, model: req.Model, bytes: req.InputBytes, start: time.Now()}
+	r.cost, r.estimated = l.cost(req)
+	if req.Priority > Batch {
+		req.Priority = Batch
+	}
+	if err := l.enter(ctx, ks, r, req.Priority); err != nil {
+		return nil, err
+	}
+	err := l.lead(ctx, ks, r, req.Priority)
+	ks.mu.Lock()
+	ks.handoff()
+	ks.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// enter makes r the head of ks's queue, waiting behind earlier acquires.
+func (l *Limiter) enter(ctx context.Context, ks *keyState, r *Reservation, p Priority) error {
+	ks.mu.Lock()
+	if !ks.head && ks.queued == 0 {
+		ks.head = true
+		ks.mu.Unlock()
+		return nil
+	}
+	if l.maxQueue > 0 && ks.waiting() >= l.maxQueue {
+		ks.mu.Unlock()
+		return ErrQueueFull
+	}
+	now := time.Now()
+	if dl, ok := ctx.Deadline(); ok {
+		if w, reason := l.estimate(ks, r.cost, now); now.Add(w).After(dl) {
+			ks.mu.Unlock()
+			return &WaitError{Reason: reason, Wait: w, Left: dl.Sub(now)}
+		}
+	}
+	l.queue(ks, r, p, false)
+	if p == Interactive && ks.head {
+		ks.wake() // a batch head yields to it
+	}
+	ks.mu.Unlock()
+	return l.park(ctx, ks, r, now)
+}
+
+// queue puts r's waiter in ks's queue (at the front of its priority when
+// front). ks.mu must be held.
+func (l *Limiter) queue(ks *keyState, r *Reservation, p Priority, front bool) {
+	w := &r.w
+	w.ready, w.prio, w.cost, w.state = make(chan struct{}), p, r.cost, waitQueued
+	if front {
+		ks.q[p].pushFront(w)
+	} else {
+		ks.q[p].push(w)
+	}
+	ks.queued++
+	addCost(&ks.qcost, &w.cost, 1)
+}
+
+// park waits until r's queued waiter becomes the head.
+func (l *Limiter) park(ctx context.Context, ks *keyState, r *Reservation, since time.Time) error {
+	w := &r.w
+	var err error
+	select {
+	case <-w.ready:
+		r.addWait(w.reason, time.Since(since))
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-l.done:
+		err = ErrClosed
+	}
+	ks.mu.Lock()
+	if w.state == waitPromoted { // promoted as we gave up: pass the head on
+		ks.handoff()
+	} else {
+		ks.q[w.prio].remove(w)
+		ks.dequeued(w)
+	}
+	ks.mu.Unlock()
+	return err
+}
+
+func (ks *keyState) waiting() int {
+	if ks.head && ks.blockReason != ReasonNone {
+		return ks.queued + 1
+	}
+	return ks.queued
+}
+
+func (ks *keyState) dequeued(w *waiter) {
+	w.state = waitGone
+	ks.queued--
+	addCost(&ks.qcost, &w.cost, -1)
+}
+
+// handoff passes the head to the next waiter. ks.mu must be held.
+func (ks *keyState) handoff() {
+	ks.head = false
+	w := ks.q[Interactive].pop()
+	if w == nil {
+		w = ks.q[Batch].pop()
+	}
+	if w == nil {
+		return
+	}
+	ks.dequeued(w)
+	w.state, w.reason = waitPromoted, ks.blockReason
+	if w.reason == ReasonNone {
+		w.reason = ReasonConcurrency
+	}
+	ks.head = true
+	close(w.ready)
+}
+
+// lead runs at the head of the queue until r's cost is reserved and a slot
+// taken, or it fails.
+func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Priority) error {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		now := time.Now()
+		ks.mu.Lock()
+		if p == Batch && ks.q[Interactive].head != nil {
+			// Yield the head to an interactive waiter; wait first in line
+			// among the batch waiters.
+			l.queue(ks, r, Batch, true)
+			ks.handoff()
+			ks.mu.Unlock()
+			if err := l.park(ctx, ks, r, now); err != nil {
+				return err
+			}
+			continue
+		}
+		reason := l.localBlock(ks)
+		ks.blockReason = reason
+		ks.mu.Unlock()
+		var until time.Time
+		if reason == ReasonNone {
+			d, err := l.store.Reserve(ctx, ks.key, r.cost, &l.pol, now)
+			if err != nil {
+				return storeErr(err)
+			}
+			if l.granted(ks, &d, now) {
+				return nil
+			}
+			reason, until = d.Reason, d.RetryAt
+		}
+		if dl, ok := ctx.Deadline(); ok && until.After(dl) {
+			return &WaitError{Reason: reason, Wait: until.Sub(now), Left: dl.Sub(now)}
+		}
+		if err := l.sleep(ctx, ks, until, &timer); err != nil {
+			return err
+		}
+		r.addWait(reason, time.Since(now))
+	}
+}
+
+// granted records a store decision and takes a slot if it was granted.
+func (l *Limiter) granted(ks *keyState, d *Decision, now time.Time) bool {
+	ks.mu.Lock()
+	ks.last, ks.lastAt = d.State, now
+	if d.OK {
+		ks.inflight++
+		ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
+	} else {
+		ks.blockReason, ks.blockedUntil = d.Reason, d.RetryAt
+	}
+	ks.mu.Unlock()
+	if d.OK {
+		l.checkUtil(ks, &d.State)
+	}
+	return d.OK
+}
+
+// localBlock says whether the head must wait for a slot. ks.mu must be held.
+func (l *Limiter) localBlock(ks *keyState) Reason {
+	if ks.climit > 0 && float64(ks.inflight) >= max(1, float64(int(ks.climit))) {
+		return ReasonConcurrency
+	}
+	if l.firstWave > 0 && !ks.seen && !ks.last.Learned && l.pol.Caps == [NumKinds]int64{} && ks.inflight >= l.firstWave {
+		return ReasonConcurrency
+	}
+	return ReasonNone
+}
+
+// sleep waits for until (if set), a kick, ctx or Close.
+func (l *Limiter) sleep(ctx context.Context, ks *keyState, until time.Time, timer **time.Timer) error {
+	var tc <-chan time.Time
+	if !until.IsZero() {
+		d := time.Until(until)
+		if d <= 0 {
+			return nil
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(d)
+		} else {
+			(*timer).Reset(d)
+		}
+		tc = (*timer).C
+	}
+	select {
+	case <-tc:
+	case <-ks.kick:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.done:
+		return ErrClosed
+	}
+	return nil
+}
+
+// estimate returns a lower bound of how long an acquire of cost queued now
+// would wait, and why. ks.mu must be held.
+func (l *Limiter) estimate(ks *keyState, cost Cost, now time.Time) (time.Duration, Reason) {
+	var w time.Duration
+	reason := ks.blockReason
+	if d := ks.blockedUntil.Sub(now); d > 0 {
+		w = d
+	}
+	if d := ks.last.CooldownUntil.Sub(now); d > w {
+		w, reason = d, ReasonCooldown
+	}
+	win := float64(l.pol.Window)
+	el := float64(now.Sub(ks.lastAt))
+	for k, b := range ks.last.Buckets {
+		if b.Limit <= 0 {
+			continue
+		}
+		lim := float64(b.Limit)
+		lvl := min(b.Level+lim*el/win, lim)
+		if need := float64(ks.qcost[k]+cost[k]) - lvl; need > 0 {
+			if d := time.Duration(need / lim * win); d > w {
+				w, reason = d, ReasonFor(Kind(k))
+			}
+		}
+	}
+	if ks.climit > 0 && ks.holdNs > 0 {
+		if d := time.Duration(float64(ks.queued) / ks.climit * ks.holdNs); d > w {
+			w, reason = d, ReasonConcurrency
+		}
+	}
+	if reason == ReasonNone {
+		reason = ReasonConcurrency
+	}
+	return w, reason
+}
+
+// Observe adopts the limits a provider reported for key in a response's
+// rate-limit headers (see Store for how). Call it for every response, even
+// one without such headers: the first response of a key ends its first wave.
+func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error {
+	ks := l.state(key)
+	ks.mu.Lock()
+	ks.seen = true
+	ks.mu.Unlock()
+	defer ks.wake()
+	if o.Empty() {
+		return nil
+	}
+	now := time.Now()
+	if err := l.store.Observe(ctx, key, &o, &l.pol, now); err != nil {
+		return storeErr(err)
+	}
+	st, err := l.store.State(ctx, key, &l.pol, now)
+	if err != nil {
+		return storeErr(err)
+	}
+	ks.mu.Lock()
+	ks.last, ks.lastAt = st, now
+	ks.mu.Unlock()
+	l.checkUtil(ks, &st)
+	return nil
+}
+
+// Cooldown makes acquires for key wait until until: the transport layer sets
+// it from a 429 or 529 that carries a server delay, so that no other request
+// of the key reaches the provider before the moment it named.
+func (l *Limiter) Cooldown(ctx context.Context, key string, until time.Time) error {
+	ks := l.state(key)
+	defer ks.wake()
+	if err := l.store.Cooldown(ctx, key, until); err != nil {
+		return storeErr(err)
+	}
+	ks.mu.Lock()
+	if until.After(ks.last.CooldownUntil) {
+		ks.last.CooldownUntil = until
+	}
+	ks.mu.Unlock()
+	return nil
+}
+
+// Close releases every waiter with ErrClosed and makes later acquires fail
+// with it. Reservations already granted may still be settled.
+func (l *Limiter) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return nil
+}
+
+// Window returns the period limits count over.
+func (l *Limiter) Window() time.Duration { return l.pol.Window }
+
+func (l *Limiter) checkUtil(ks *keyState, st *State) {
+	if l.utilHook == nil {
+		return
+	}
+	var fire [NumKinds]float64
+	ks.mu.Lock()
+	for k, b := range st.Buckets {
+		u := b.Utilization()
+		switch {
+		case u >= l.utilThreshold && !ks.above[k]:
+			ks.above[k], fire[k] = true, u
+		case u < l.utilThreshold:
+			ks.above[k] = false
+		}
+	}
+	ks.mu.Unlock()
+	for k, u := range fire {
+		if u > 0 {
+			l.utilHook(ks.key, Kind(k), u)
+		}
+	}
+}
+
+func storeErr(err error) error {
+	if _, ok := err.(*CapacityError); ok {
+		return err
+	}
+	return fmt.Errorf("limiter: store: %w", err)
+}
+
+func addCost(dst, c *Cost, sign int64) {
+	for i := range dst {
+		dst[i] += sign * c[i]
+	}
+}

@@ -1,0 +1,164 @@
+package limiter
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// MemoryStore is the in-process Store: one set of buckets per key, guarded
+// by a mutex per key. It is the default store of New.
+type MemoryStore struct {
+	mu   sync.RWMutex
+	keys map[string]*memKey
+}
+
+type memKey struct {
+	mu       sync.Mutex
+	b        [NumKinds]bucket
+	caps     [NumKinds]int64 // caps last applied
+	cooldown time.Time
+	learned  bool
+}
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{keys: make(map[string]*memKey)}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+func (s *MemoryStore) key(k string) *memKey {
+	s.mu.RLock()
+	mk := s.keys[k]
+	s.mu.RUnlock()
+	if mk != nil {
+		return mk
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mk = s.keys[k]; mk == nil {
+		mk = &memKey{}
+		s.keys[k] = mk
+	}
+	return mk
+}
+
+// sync brings the buckets up to now and applies p's caps.
+func (mk *memKey) sync(p *Policy, now time.Time) {
+	for i := range mk.b {
+		b := &mk.b[i]
+		if mk.caps[i] != p.Caps[i] {
+			mk.caps[i] = p.Caps[i]
+			b.advance(now, p.Window)
+			b.setLimit(effective(b.learned, p.Caps[i]), now)
+			continue
+		}
+		b.advance(now, p.Window)
+	}
+}
+
+func (mk *memKey) state() State {
+	st := State{CooldownUntil: mk.cooldown, Learned: mk.learned}
+	for i := range mk.b {
+		st.Buckets[i] = mk.b[i].state()
+	}
+	return st
+}
+
+// Reserve implements Store.
+func (s *MemoryStore) Reserve(_ context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error) {
+	mk := s.key(key)
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	mk.sync(p, now)
+	for i := range mk.b {
+		if l := int64(mk.b[i].limit); l > 0 && c[i] > l {
+			return Decision{State: mk.state()}, &CapacityError{Kind: Kind(i), Need: c[i], Limit: l}
+		}
+	}
+	if now.Before(mk.cooldown) {
+		return Decision{RetryAt: mk.cooldown, Reason: ReasonCooldown, State: mk.state()}, nil
+	}
+	var worst time.Duration
+	reason := ReasonNone
+	for i := range mk.b {
+		if w := mk.b[i].wait(c[i], p.Window); w > worst {
+			worst, reason = w, ReasonFor(Kind(i))
+		}
+	}
+	if worst > 0 {
+		return Decision{RetryAt: now.Add(worst), Reason: reason, State: mk.state()}, nil
+	}
+	for i := range mk.b {
+		mk.b[i].add(-float64(c[i]))
+	}
+	return Decision{OK: true, State: mk.state()}, nil
+}
+
+// Adjust implements Store.
+func (s *MemoryStore) Adjust(_ context.Context, key string, delta Cost, p *Policy, now time.Time) error {
+	mk := s.key(key)
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	mk.sync(p, now)
+	for i := range mk.b {
+		mk.b[i].add(-float64(delta[i]))
+	}
+	return nil
+}
+
+// Observe implements Store.
+func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, p *Policy, now time.Time) error {
+	mk := s.key(key)
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	mk.sync(p, now)
+	for i, r := range o {
+		b := &mk.b[i]
+		if r.Limit <= 0 && !r.HasRemaining {
+			continue
+		}
+		mk.learned = true
+		if !r.Reset.IsZero() {
+			b.reset = r.Reset
+		}
+		if r.Limit > 0 && r.Limit != b.learned {
+			b.learned = r.Limit
+			b.setLimit(effective(r.Limit, p.Caps[i]), now)
+		}
+		if !r.HasRemaining || b.limit <= 0 {
+			continue
+		}
+		// Keep what the provider says is used: with a cap below the
+		// provider's limit the level is the cap minus the provider's usage.
+		lvl := float64(r.Remaining)
+		if b.learned > 0 {
+			lvl -= float64(b.learned) - b.limit
+		}
+		if lvl < b.level {
+			b.level = lvl
+		}
+	}
+	return nil
+}
+
+// Cooldown implements Store.
+func (s *MemoryStore) Cooldown(_ context.Context, key string, until time.Time) error {
+	mk := s.key(key)
+	mk.mu.Lock()
+	if until.After(mk.cooldown) {
+		mk.cooldown = until
+	}
+	mk.mu.Unlock()
+	return nil
+}
+
+// State implements Store.
+func (s *MemoryStore) State(_ context.Context, key string, p *Policy, now time.Time) (State, error) {
+	mk := s.key(key)
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	mk.sync(p, now)
+	return mk.state(), nil
+}

@@ -1,0 +1,161 @@
+package limiter
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// Reservation is an admitted request: its estimated cost is charged to its
+// key's buckets and it holds one of the key's concurrency slots until it is
+// ended by exactly one of Settle, Release, Cancel or Throttled.
+type Reservation struct {
+	l         *Limiter
+	ks        *keyState
+	w         waiter
+	cost      Cost
+	model     string
+	bytes     int64
+	estimated bool // input tokens were estimated from bytes
+	start     time.Time
+	granted   time.Time
+	waits     [6]time.Duration // by reasonIndex
+	ended     atomic.Bool
+}
+
+// Usage is what a request really spent, as the provider reported it.
+type Usage struct {
+	// InputTokens are the input tokens the provider counts against its
+	// input limit (for Anthropic: input_tokens + cache_creation_input_tokens;
+	// cache reads do not count towards ITPM).
+	InputTokens int64
+	// OutputTokens are the generated tokens.
+	OutputTokens int64
+	// PromptTokens are all the input tokens the request body encoded,
+	// cached or not; they calibrate the bytes-per-token estimate. 0 means
+	// InputTokens.
+	PromptTokens int64
+}
+
+// Key returns the key the reservation was made under.
+func (r *Reservation) Key() string { return r.ks.key }
+
+// Cost returns what was reserved: one request, the estimated input tokens,
+// max_tokens as output, and their sum as tokens.
+func (r *Reservation) Cost() Cost { return r.cost }
+
+// Waited returns how long Acquire waited in total and the reason it waited
+// longest for; ReasonNone when it did not wait.
+func (r *Reservation) Waited() (time.Duration, Reason) {
+	var total, most time.Duration
+	reason := ReasonNone
+	for i, d := range r.waits {
+		total += d
+		if d > most {
+			most, reason = d, Reasons[i]
+		}
+	}
+	return total, reason
+}
+
+func (r *Reservation) addWait(reason Reason, d time.Duration) {
+	for i, x := range Reasons {
+		if x == reason {
+			r.waits[i] += d
+			return
+		}
+	}
+}
+
+// Settle corrects the reservation to what the request really spent —
+// refunding unused max_tokens, charging an underestimated input — releases
+// its slot and calibrates the model's token estimate. Anthropic does the same
+// at the end of a request: OTPM is estimated from max_tokens at the start and
+// adjusted when the response completes.
+func (r *Reservation) Settle(u Usage) error {
+	if !r.ended.CompareAndSwap(false, true) {
+		return nil
+	}
+	if p := max(u.PromptTokens, u.InputTokens); r.estimated && p > 0 && r.bytes > 0 {
+		r.l.calibrate(r.model, r.bytes, p)
+	}
+	c := r.cost
+	delta := Cost{0, u.InputTokens - c[InputTokens], u.OutputTokens - c[OutputTokens],
+		u.InputTokens + u.OutputTokens - c[Tokens]}
+	err := r.adjust(delta)
+	r.release(true, false)
+	return err
+}
+
+// Release releases the slot and keeps the estimate as the charge, for a
+// request that succeeded without reporting its usage.
+func (r *Reservation) Release() {
+	if r.ended.CompareAndSwap(false, true) {
+		r.release(true, false)
+	}
+}
+
+// Cancel gives the whole reservation back and releases the slot: for a
+// request that failed or was never sent.
+func (r *Reservation) Cancel() error {
+	if !r.ended.CompareAndSwap(false, true) {
+		return nil
+	}
+	err := r.refund()
+	r.release(false, false)
+	return err
+}
+
+// Throttled is Cancel for a request the provider rejected for load (429 or
+// 529): it also shrinks the key's adaptive concurrency cap (WithAIMD).
+func (r *Reservation) Throttled() error {
+	if !r.ended.CompareAndSwap(false, true) {
+		return nil
+	}
+	err := r.refund()
+	r.release(false, true)
+	return err
+}
+
+func (r *Reservation) refund() error {
+	var neg Cost
+	addCost(&neg, &r.cost, -1)
+	return r.adjust(neg)
+}
+
+func (r *Reservation) adjust(delta Cost) error {
+	if delta == (Cost{}) {
+		return nil
+	}
+	if err := r.l.store.Adjust(context.Background(), r.ks.key, delta, &r.l.pol, time.Now()); err != nil {
+		return storeErr(err)
+	}
+	return nil
+}
+
+// release frees the slot; ok marks a response seen, throttled feeds AIMD.
+func (r *Reservation) release(ok, throttled bool) {
+	ks, a := r.ks, r.l.aimd
+	hold := float64(time.Since(r.start))
+	ks.mu.Lock()
+	atCap := ks.climit > 0 && float64(ks.inflight) >= float64(int(ks.climit))
+	ks.inflight--
+	if ok {
+		ks.seen = true
+	}
+	if ks.holdNs == 0 {
+		ks.holdNs = hold
+	} else {
+		ks.holdNs += (hold - ks.holdNs) / 8
+	}
+	if a != nil {
+		switch {
+		case throttled:
+			ks.climit = max(float64(a.Min), ks.climit*a.Backoff)
+		case ok && atCap:
+			ks.climit = min(float64(a.Max), ks.climit+1)
+		}
+	}
+	ks.mu.Unlock()
+	ks.wake()
+}
