@@ -42,31 +42,40 @@ func BenchmarkWaiters10k(b *testing.B) {
 			if c.q == nil {
 				b.Skip("pending: limiter not on main")
 			}
-			var perWaiter, cancelNs float64
+			var m waiterCost
 			for b.Loop() {
-				pw, cn := queueWaiters(b, c.q())
-				perWaiter, cancelNs = max(perWaiter, pw), max(cancelNs, cn)
+				w := queueWaiters(b, c.q())
+				m.heap, m.stack, m.cancel = max(m.heap, w.heap), max(m.stack, w.stack), max(m.cancel, w.cancel)
 			}
-			b.ReportMetric(perWaiter, "B/waiter")
-			b.ReportMetric(cancelNs/1e6, "cancel-all-ms")
+			b.ReportMetric(m.heap+m.stack, "B/waiter")
+			b.ReportMetric(m.heap, "heap-B/waiter")
+			b.ReportMetric(m.stack, "stack-B/waiter")
+			b.ReportMetric(float64(m.cancel.Microseconds())/1e3, "cancel-all-ms")
 		})
 	}
 }
 
-func queueWaiters(b *testing.B, q waitQueue) (bytesPerWaiter, cancelNs float64) {
+// waiterCost is what one queued caller costs: live heap and goroutine
+// stack bytes, and the time to cancel the whole queue.
+type waiterCost struct {
+	heap, stack float64
+	cancel      time.Duration
+}
+
+func queueWaiters(b *testing.B, q waitQueue) waiterCost {
 	defer q.Close()
-	mem := func() uint64 {
+	mem := func() (heap, stack float64) {
 		var m runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&m)
-		return m.HeapAlloc + m.StackInuse
+		return float64(m.HeapAlloc), float64(m.StackInuse)
 	}
 	release, err := q.Hold(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer release()
-	before := mem()
+	heap0, stack0 := mem()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
@@ -80,13 +89,13 @@ func queueWaiters(b *testing.B, q waitQueue) (bytesPerWaiter, cancelNs float64) 
 		}
 		time.Sleep(time.Millisecond)
 	}
-	after := mem()
+	heap1, stack1 := mem()
 	t0 := time.Now()
 	cancel()
 	wg.Wait()
-	cancelNs = float64(time.Since(t0).Nanoseconds())
+	took := time.Since(t0)
 	if n := q.Queued(); n != 0 {
 		b.Fatalf("%d callers still queued after cancel", n)
 	}
-	return float64(after-before) / scaleWaiters, cancelNs
+	return waiterCost{heap: (heap1 - heap0) / scaleWaiters, stack: (stack1 - stack0) / scaleWaiters, cancel: took}
 }

@@ -191,20 +191,22 @@ func (r *report) writeStream(b *strings.Builder) {
 
 func (r *report) writeScale(b *strings.Builder) {
 	b.WriteString("## 5. Scale: 10 000 queued callers\n\n")
-	b.WriteString("The limiter gets one concurrency slot, the benchmark holds it, and 10 000 goroutines queue for it with one shared context. *Memory per waiter* is (live heap + goroutine stacks after the queue is full − before) / 10 000, after a GC. *Cancel all* is the time from cancelling the shared context until every caller has returned. The baseline is a goroutine parked on its context and nothing else, so *limiter − baseline* is what the limiter adds per waiter.\n\n")
+	b.WriteString("The limiter gets one concurrency slot, the benchmark holds it, and 10 000 goroutines queue for it with one shared context. *Memory per waiter* is (live heap + goroutine stacks after the queue is full − before) / 10 000, after a GC; the goroutine's stack is the runtime's (its initial size adapts to the program), so the heap column is what the queue itself costs. *Cancel all* is the time from cancelling the shared context until every caller has returned. The baseline is a goroutine parked on its context and nothing else, so *heap over baseline* is what the limiter adds per waiter. The figures are the worst of three runs.\n\n")
 	r.cmd(b, fileScale)
 	base := r.get(fileScale, "Waiters10k/goroutine-baseline")
-	bw, _ := base.median("B/waiter")
-	b.WriteString("| queue | memory per waiter | over baseline | cancel all |\n|---|---:|---:|---:|\n")
+	bw, _ := base.median("heap-B/waiter")
+	b.WriteString("| queue | memory per waiter | heap | stack | heap over baseline | cancel all |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, s := range []string{"goroutine-baseline", "limiter"} {
 		res := r.get(fileScale, "Waiters10k/"+s)
 		w, ok := res.median("B/waiter")
 		if !ok {
-			fmt.Fprintf(b, "| %s | %s | | |\n", s, pending)
+			fmt.Fprintf(b, "| %s | %s | | | | |\n", s, pending)
 			continue
 		}
+		h, _ := res.median("heap-B/waiter")
+		st, _ := res.median("stack-B/waiter")
 		c, _ := res.median("cancel-all-ms")
-		fmt.Fprintf(b, "| %s | %s B | %s B | %.1f ms |\n", s, num(w), num(w-bw), c)
+		fmt.Fprintf(b, "| %s | %s B | %s B | %s B | %s B | %.1f ms |\n", s, num(w), num(h), num(st), num(h-bw), c)
 	}
 	b.WriteString("\n")
 }
