@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -93,12 +95,14 @@ func BenchmarkOverhead(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; b.Loop(); i++ {
 				roundTrip(b, rt, srv.URL)
 				if i%4096 == 4095 {
 					reset()
 				}
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -122,4 +126,16 @@ func rotate[T any](rows []T) []T {
 	k, _ := strconv.Atoi(os.Getenv("BENCH_ROUND"))
 	k = (k%len(rows) + len(rows)) % len(rows)
 	return append(rows[k:], rows[:k]...)
+}
+
+// cpuTime is the CPU time (user + system) the process has used: client,
+// server and runtime together. Unlike ns/op it does not grow when other
+// processes take the machine's cores, so its ratios are steadier on a busy
+// machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
