@@ -90,6 +90,7 @@ func BenchmarkOverhead(b *testing.B) {
 			defer base.CloseIdleConnections()
 			rt, reset, done := c.build(base)
 			defer done()
+			defer closeRT(rt)
 			for range 200 { // warm the connection, the pools and the caches
 				roundTrip(b, rt, srv.URL)
 			}
@@ -138,4 +139,12 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// closeRT closes rt when it holds resources (sluice's *transport.Transport
+// owns a limiter).
+func closeRT(rt http.RoundTripper) {
+	if c, ok := rt.(io.Closer); ok {
+		_ = c.Close()
+	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,6 +29,19 @@ type scenario struct {
 	// outage, and log receives its breaker's state changes.
 	outage bool
 	log    *breakerLog
+	// closers collects what the set-up built that must be closed at the
+	// end (sluice's *transport.Transport holds a limiter).
+	closers *[]io.Closer
+}
+
+// closeAll closes what a set-up registered in sc.
+func (sc scenario) closeAll() {
+	if sc.closers == nil {
+		return
+	}
+	for _, c := range *sc.closers {
+		_ = c.Close()
+	}
 }
 
 func clientSetups() []clientSetup {
@@ -63,10 +77,11 @@ func clientSetups() []clientSetup {
 func newClient(s clientSetup, url string, sc scenario) (anthropic.Client, func(), *sendLog) {
 	base := newBase()
 	sends := &sendLog{next: base}
+	sc.closers = new([]io.Closer)
 	opts := append([]option.RequestOption{
 		option.WithBaseURL(url), option.WithAPIKey("sk-ant-bench-not-a-real-key"),
 	}, s.opts(sends, sc)...)
-	return anthropic.NewClient(opts...), base.CloseIdleConnections, sends
+	return anthropic.NewClient(opts...), func() { sc.closeAll(); base.CloseIdleConnections() }, sends
 }
 
 // sendLog is the innermost RoundTripper of every set-up: it notes when

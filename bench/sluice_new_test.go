@@ -33,6 +33,10 @@ func init() {
 				Break:  transport.DefaultBreakerBreak / outageCompression,
 			}))
 		}
-		return transport.New(base, opts...)
+		t := transport.New(base, opts...)
+		if sc.closers != nil {
+			*sc.closers = append(*sc.closers, t)
+		}
+		return t
 	}
 }

@@ -85,6 +85,7 @@ func BenchmarkTTFB(b *testing.B) {
 			base := newBase()
 			defer base.CloseIdleConnections()
 			rt := c.build(base)
+			defer closeRT(rt)
 			firstByte(b, rt, srv.URL)
 			var total time.Duration
 			b.ReportAllocs()
@@ -133,6 +134,8 @@ func BenchmarkStreamHeap(b *testing.B) {
 				base := newBase()
 				defer base.CloseIdleConnections()
 				rt := c.build(base)
+				defer closeRT(rt)
+				defer closeRT(rt)
 				var peak uint64
 				b.SetBytes(int64(mb) << 20)
 				for b.Loop() {
