@@ -2,22 +2,35 @@ package limiter
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 )
 
-// ratio is a model's calibrated bytes-per-token ratio, stored as float64
-// bits so readers never lock.
-type ratio struct{ bits atomic.Uint64 }
+// calibration is one model's fit of input tokens against body bytes.
+//
+// A body's tokens are close to linear in its size, with an intercept: the
+// JSON around the text (keys, roles, quoting) adds bytes the tokenizer
+// mostly does not count, so a single bytes-per-token ratio learned from
+// small bodies underestimates large ones — the error that turns into 429s.
+// calibration therefore fits tokens = slope·bytes + intercept by
+// exponentially weighted least squares over the recent requests, and falls
+// back to the mean ratio until the sizes seen vary enough to fit a line.
+type calibration struct {
+	mu                     sync.Mutex // guards the sums
+	w, sx, sy, sxx, sxy    float64    // weighted sums of bytes (x) and tokens (y)
+	slope, intercept, rate atomic.Uint64
+}
+
+// decay is the weight each older sample keeps per new one: about the last
+// 20 requests count.
+const decay = 0.95
 
 // cost returns what req reserves and whether its input was estimated.
-//
-// Input tokens are estimated as ceil(bytes / ratio) without a tokenizer; the
-// ratio starts at WithBytesPerToken and follows each model's reported input
-// tokens (see calibrate). Output is max_tokens, reserved in full.
+// Output is max_tokens, reserved in full, as Anthropic does.
 func (l *Limiter) cost(req Request) (Cost, bool) {
 	in, est := req.InputTokens, false
 	if in <= 0 && req.InputBytes > 0 {
-		in = int64(math.Ceil(float64(req.InputBytes) / l.BytesPerToken(req.Model)))
+		in = l.EstimateInputTokens(req.Model, req.InputBytes)
 		est = true
 	}
 	out := req.MaxOutputTokens
@@ -27,34 +40,61 @@ func (l *Limiter) cost(req Request) (Cost, bool) {
 	return Cost{1, in, out, in + out}, est
 }
 
-// BytesPerToken returns the current bytes-per-token ratio for model's
-// request bodies.
-func (l *Limiter) BytesPerToken(model string) float64 {
+// EstimateInputTokens returns the input tokens the limiter expects from a
+// request body of the given size for model: bytes / WithBytesPerToken until
+// the model has reported usage, then the calibrated fit. Estimates err high
+// rather than low: an underestimate is a 429, an overestimate is refunded
+// when the request settles.
+func (l *Limiter) EstimateInputTokens(model string, bytes int64) int64 {
+	x := float64(bytes)
+	est := x / l.bpt
 	if v, ok := l.models.Load(model); ok {
-		return math.Float64frombits(v.(*ratio).bits.Load())
+		c := v.(*calibration)
+		if s := math.Float64frombits(c.slope.Load()); s > 0 {
+			est = s*x + math.Float64frombits(c.intercept.Load())
+		} else {
+			est = x / math.Float64frombits(c.rate.Load())
+		}
+		est *= 1.02 // a margin for the fit's noise
 	}
-	return l.bpt
+	return max(int64(math.Ceil(est)), 1)
 }
 
-// calibrate moves model's ratio a quarter of the way towards what one
-// request showed (an exponentially weighted moving average, so one odd
-// request cannot swing it), within [1, 32] bytes per token.
+// calibrate adds one request's size and reported input tokens to model's fit.
 func (l *Limiter) calibrate(model string, bytes, tokens int64) {
-	obs := min(max(float64(bytes)/float64(tokens), 1), 32)
-	v, loaded := l.models.Load(model)
-	if !loaded {
-		r := &ratio{}
-		r.bits.Store(math.Float64bits(obs))
-		if v, loaded = l.models.LoadOrStore(model, r); !loaded {
-			return
+	v, _ := l.models.LoadOrStore(model, &calibration{})
+	c := v.(*calibration)
+	x, y := float64(bytes), float64(tokens)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.w = c.w*decay + 1
+	c.sx = c.sx*decay + x
+	c.sy = c.sy*decay + y
+	c.sxx = c.sxx*decay + x*x
+	c.sxy = c.sxy*decay + x*y
+	c.rate.Store(math.Float64bits(min(max(c.sx/c.sy, 1), 32)))
+	mx := c.sx / c.w
+	varx := c.sxx/c.w - mx*mx
+	if c.w < 3 || varx <= (0.1*mx)*(0.1*mx) { // sizes too alike to fit a line
+		c.slope.Store(0)
+		return
+	}
+	slope := (c.sxy/c.w - mx*c.sy/c.w) / varx
+	if slope < 1.0/32 || slope > 1 {
+		c.slope.Store(0)
+		return
+	}
+	c.slope.Store(math.Float64bits(slope))
+	c.intercept.Store(math.Float64bits(c.sy/c.w - slope*mx))
+}
+
+// BytesPerToken returns model's mean bytes-per-token ratio: the starting
+// ratio (WithBytesPerToken) until the model has reported usage.
+func (l *Limiter) BytesPerToken(model string) float64 {
+	if v, ok := l.models.Load(model); ok {
+		if r := math.Float64frombits(v.(*calibration).rate.Load()); r > 0 {
+			return r
 		}
 	}
-	r := v.(*ratio)
-	for {
-		old := r.bits.Load()
-		cur := math.Float64frombits(old)
-		if r.bits.CompareAndSwap(old, math.Float64bits(cur+(obs-cur)/4)) {
-			return
-		}
-	}
+	return l.bpt
 }

@@ -72,8 +72,6 @@ func (l Limits) array() [NumKinds]int64 {
 	return [NumKinds]int64{l.Requests, l.InputTokens, l.OutputTokens, l.Tokens}
 }
 
-func (l Limits) isZero() bool { return l == Limits{} }
-
 // Reading is what a provider reported about one kind of limit in a
 // response's rate-limit headers.
 type Reading struct {

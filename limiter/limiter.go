@@ -112,7 +112,10 @@ type keyState struct {
 	last         State // the store's state at lastAt
 	lastAt       time.Time
 	holdNs       float64 // moving average of how long a slot is held
-	above        [NumKinds]bool
+	// unacked lists granted reservations whose response has not been
+	// observed yet, in grant order (see pendingAfter).
+	unacked struct{ head, tail *Reservation }
+	above   [NumKinds]bool
 }
 
 func (l *Limiter) state(key string) *keyState {
@@ -285,8 +288,11 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 			timer.Stop()
 		}
 	}()
-	for {
-		now := time.Now()
+	now := r.start
+	for first := true; ; first = false {
+		if !first {
+			now = time.Now()
+		}
 		ks.mu.Lock()
 		if p == Batch && ks.q[Interactive].head != nil {
 			// Yield the head to an interactive waiter; wait first in line
@@ -308,7 +314,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 			if err != nil {
 				return storeErr(err)
 			}
-			if l.granted(ks, &d, now) {
+			if l.granted(ks, r, &d, now) {
 				return nil
 			}
 			reason, until = d.Reason, d.RetryAt
@@ -324,11 +330,15 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 }
 
 // granted records a store decision and takes a slot if it was granted.
-func (l *Limiter) granted(ks *keyState, d *Decision, now time.Time) bool {
+func (l *Limiter) granted(ks *keyState, r *Reservation, d *Decision, now time.Time) bool {
 	ks.mu.Lock()
 	ks.last, ks.lastAt = d.State, now
 	if d.OK {
 		ks.inflight++
+		for k, b := range d.State.Buckets {
+			r.charged[k] = b.Limit > 0
+		}
+		ks.pushUnacked(r)
 		ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
 	} else {
 		ks.blockReason, ks.blockedUntil = d.Reason, d.RetryAt
@@ -416,17 +426,26 @@ func (l *Limiter) estimate(ks *keyState, cost Cost, now time.Time) (time.Duratio
 // Observe adopts the limits a provider reported for key in a response's
 // rate-limit headers (see Store for how). Call it for every response, even
 // one without such headers: the first response of a key ends its first wave.
+//
+// Prefer Reservation.Observe for a response to a reserved request: it knows
+// which reservations the provider cannot have counted yet. Observe assumes
+// it has counted none of those in flight.
 func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error {
-	ks := l.state(key)
+	return l.observe(ctx, l.state(key), nil, &o)
+}
+
+func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
+	key := ks.key
 	ks.mu.Lock()
 	ks.seen = true
+	pending := ks.pendingAfter(r)
 	ks.mu.Unlock()
 	defer ks.wake()
 	if o.Empty() {
 		return nil
 	}
 	now := time.Now()
-	if err := l.store.Observe(ctx, key, &o, &l.pol, now); err != nil {
+	if err := l.store.Observe(ctx, key, o, pending, &l.pol, now); err != nil {
 		return storeErr(err)
 	}
 	st, err := l.store.State(ctx, key, &l.pol, now)
@@ -495,6 +514,57 @@ func storeErr(err error) error {
 		return err
 	}
 	return fmt.Errorf("limiter: store: %w", err)
+}
+
+func (ks *keyState) pushUnacked(r *Reservation) {
+	r.uprev, r.unext, r.inUnacked = ks.unacked.tail, nil, true
+	if ks.unacked.tail != nil {
+		ks.unacked.tail.unext = r
+	} else {
+		ks.unacked.head = r
+	}
+	ks.unacked.tail = r
+}
+
+func (ks *keyState) removeUnacked(r *Reservation) {
+	if !r.inUnacked {
+		return
+	}
+	if r.uprev != nil {
+		r.uprev.unext = r.unext
+	} else {
+		ks.unacked.head = r.unext
+	}
+	if r.unext != nil {
+		r.unext.uprev = r.uprev
+	} else {
+		ks.unacked.tail = r.uprev
+	}
+	r.uprev, r.unext, r.inUnacked = nil, nil, false
+}
+
+// pendingAfter sums the charged cost of the unacknowledged reservations
+// granted after r (all of them when r is nil) and acknowledges r: the
+// provider's remaining in r's response counted r and, most likely, the
+// requests sent before it, but not those sent after. ks.mu must be held.
+func (ks *keyState) pendingAfter(r *Reservation) Cost {
+	var sum Cost
+	from := ks.unacked.head
+	if r != nil {
+		if !r.inUnacked {
+			return sum
+		}
+		from = r.unext
+		ks.removeUnacked(r)
+	}
+	for x := from; x != nil; x = x.unext {
+		for k := range sum {
+			if x.charged[k] {
+				sum[k] += x.cost[k]
+			}
+		}
+	}
+	return sum
 }
 
 func addCost(dst, c *Cost, sign int64) {

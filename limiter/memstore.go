@@ -109,7 +109,7 @@ func (s *MemoryStore) Adjust(_ context.Context, key string, delta Cost, p *Polic
 }
 
 // Observe implements Store.
-func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, p *Policy, now time.Time) error {
+func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) error {
 	mk := s.key(key)
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
@@ -132,7 +132,7 @@ func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, p *
 		}
 		// Keep what the provider says is used: with a cap below the
 		// provider's limit the level is the cap minus the provider's usage.
-		lvl := float64(r.Remaining)
+		lvl := float64(r.Remaining - pending[i])
 		if b.learned > 0 {
 			lvl -= float64(b.learned) - b.limit
 		}

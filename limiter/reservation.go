@@ -18,9 +18,22 @@ type Reservation struct {
 	bytes     int64
 	estimated bool // input tokens were estimated from bytes
 	start     time.Time
-	granted   time.Time
 	waits     [6]time.Duration // by reasonIndex
 	ended     atomic.Bool
+	// charged says which buckets had a limit when the reservation was
+	// granted; a bucket that was unlimited was never charged, and its
+	// provider-reported level already counts the request.
+	charged [NumKinds]bool
+	// uprev, unext and inUnacked link the key's unacked list (keyState.mu).
+	uprev, unext *Reservation
+	inUnacked    bool
+}
+
+// Observe adopts the limits the provider reported in this request's
+// response headers (see Limiter.Observe). Call it once the response's
+// headers arrive, before the request ends.
+func (r *Reservation) Observe(ctx context.Context, o Observation) error {
+	return r.l.observe(ctx, r.ks, r, &o)
 }
 
 // Usage is what a request really spent, as the provider reported it.
@@ -82,7 +95,19 @@ func (r *Reservation) Settle(u Usage) error {
 	c := r.cost
 	delta := Cost{0, u.InputTokens - c[InputTokens], u.OutputTokens - c[OutputTokens],
 		u.InputTokens + u.OutputTokens - c[Tokens]}
-	err := r.adjust(delta)
+	// A bucket learned while this request was in flight never charged it,
+	// but its level came from the provider, who charged the real input and
+	// max_tokens as output: correct only the output.
+	outDelta := u.OutputTokens - c[OutputTokens]
+	for _, k := range []Kind{InputTokens, OutputTokens, Tokens} {
+		if !r.charged[k] {
+			delta[k] = 0
+			if k != InputTokens {
+				delta[k] = outDelta
+			}
+		}
+	}
+	err := r.store(delta)
 	r.release(true, false)
 	return err
 }
@@ -120,10 +145,16 @@ func (r *Reservation) Throttled() error {
 func (r *Reservation) refund() error {
 	var neg Cost
 	addCost(&neg, &r.cost, -1)
-	return r.adjust(neg)
+	for k := range neg {
+		if !r.charged[k] {
+			neg[k] = 0
+		}
+	}
+	return r.store(neg)
 }
 
-func (r *Reservation) adjust(delta Cost) error {
+// store applies delta to the key's buckets.
+func (r *Reservation) store(delta Cost) error {
 	if delta == (Cost{}) {
 		return nil
 	}
@@ -136,18 +167,25 @@ func (r *Reservation) adjust(delta Cost) error {
 // release frees the slot; ok marks a response seen, throttled feeds AIMD.
 func (r *Reservation) release(ok, throttled bool) {
 	ks, a := r.ks, r.l.aimd
-	hold := float64(time.Since(r.start))
+	var hold float64
+	if r.l.conc > 0 || a != nil { // only a concurrency cap needs hold times
+		hold = float64(time.Since(r.start))
+	}
 	ks.mu.Lock()
+	ks.removeUnacked(r)
 	atCap := ks.climit > 0 && float64(ks.inflight) >= float64(int(ks.climit))
 	ks.inflight--
 	if ok {
 		ks.seen = true
 	}
-	if ks.holdNs == 0 {
+	switch {
+	case hold == 0:
+	case ks.holdNs == 0:
 		ks.holdNs = hold
-	} else {
+	default:
 		ks.holdNs += (hold - ks.holdNs) / 8
 	}
+	waiter := ks.head
 	if a != nil {
 		switch {
 		case throttled:
@@ -157,5 +195,7 @@ func (r *Reservation) release(ok, throttled bool) {
 		}
 	}
 	ks.mu.Unlock()
-	ks.wake()
+	if waiter {
+		ks.wake()
+	}
 }

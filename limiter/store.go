@@ -23,10 +23,11 @@ import (
 //     reservation; cancel: minus the whole reservation). A bucket may go
 //     below zero (debt) and never goes above its limit.
 //   - Observe adopts provider-reported limits: capacity from Limit, current
-//     level from Remaining (never raising the level above what the store
-//     already holds, since in-flight reservations the provider has not yet
-//     seen are still owed). The limit in effect is min(learned, p.Caps[k])
-//     where both are set.
+//     level from Remaining minus pending — what this process reserved after
+//     the observed request and the provider has probably not counted yet —
+//     and never raises the level (reservations the provider has not seen are
+//     still owed). The limit in effect is min(learned, p.Caps[k]) where both
+//     are set.
 //   - Cooldown makes every Reserve for key deny with ReasonCooldown until
 //     until; a later, earlier until never shortens it.
 //   - now is the caller's clock; a shared store should use its own clock
@@ -40,7 +41,7 @@ import (
 type Store interface {
 	Reserve(ctx context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error)
 	Adjust(ctx context.Context, key string, delta Cost, p *Policy, now time.Time) error
-	Observe(ctx context.Context, key string, o *Observation, p *Policy, now time.Time) error
+	Observe(ctx context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) error
 	Cooldown(ctx context.Context, key string, until time.Time) error
 	State(ctx context.Context, key string, p *Policy, now time.Time) (State, error)
 }

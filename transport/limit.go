@@ -66,7 +66,7 @@ func utilizationLogger(log *slog.Logger) func(string, limiter.Kind, float64) {
 // RoundTrip implements http.RoundTripper.
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	f := requestFields(req)
+	f := requestFields(req) // from the meter's context, or a copy of the body
 	key := t.key(req, f)
 	start := time.Now()
 	res, err := t.l.Acquire(ctx, key, limiter.Request{
@@ -81,7 +81,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		res.Cancel()
 		return nil, err
 	}
-	t.observe(ctx, key, resp)
+	t.observe(ctx, key, res, resp)
 	kind, api := provider.Detect(req)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
 		resp.Body = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), func(u usage.Usage, err error) {
@@ -103,7 +103,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // observe hands the response's rate-limit headers to the limiter and starts
 // a cool-down when a 429 or 529 names a server delay.
-func (t *limitTransport) observe(ctx context.Context, key string, resp *http.Response) {
+func (t *limitTransport) observe(ctx context.Context, key string, res *limiter.Reservation, resp *http.Response) {
 	now := time.Now()
 	var o limiter.Observation
 	if rl, ok := provider.ParseRateLimits(resp.Header, now); ok {
@@ -112,7 +112,7 @@ func (t *limitTransport) observe(ctx context.Context, key string, resp *http.Res
 		o[limiter.OutputTokens] = reading(rl.OutputTokens)
 		o[limiter.Tokens] = reading(rl.Tokens)
 	}
-	_ = t.l.Observe(ctx, key, o)
+	_ = res.Observe(ctx, o)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529 {
 		if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 {
 			_ = t.l.Cooldown(ctx, key, now.Add(d))

@@ -1,0 +1,49 @@
+package limiter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/limiter"
+)
+
+func Example() {
+	l := limiter.New(limiter.WithLimits(limiter.Limits{Requests: 50, OutputTokens: 8000}))
+	defer l.Close()
+	ctx := context.Background()
+
+	r, err := l.Acquire(ctx, "key/claude-sonnet-4-6", limiter.Request{
+		Model: "claude-sonnet-4-6", InputBytes: 2000, MaxOutputTokens: 1024,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("reserved output tokens:", r.Cost()[limiter.OutputTokens])
+	// ... send the request; the provider reports its usage ...
+	_ = r.Settle(limiter.Usage{InputTokens: 480, OutputTokens: 200})
+	st := l.StatsFor("key/claude-sonnet-4-6")
+	fmt.Printf("output tokens used: %.0f of %d\n", st.Used[limiter.OutputTokens], st.Limits[limiter.OutputTokens])
+
+	// A request that can never fit fails at once.
+	_, err = l.Acquire(ctx, "key/claude-sonnet-4-6", limiter.Request{MaxOutputTokens: 10000})
+	fmt.Println(errors.Is(err, limiter.ErrExceedsCapacity))
+	// Output:
+	// reserved output tokens: 1024
+	// output tokens used: 200 of 8000
+	// true
+}
+
+func ExampleLimiter_Cooldown() {
+	l := limiter.New()
+	defer l.Close()
+	// A 429 said "retry after 50ms": nothing for this key goes out before.
+	_ = l.Cooldown(context.Background(), "k", time.Now().Add(50*time.Millisecond))
+	r, _ := l.Acquire(context.Background(), "k", limiter.Request{})
+	waited, reason := r.Waited()
+	r.Release()
+	fmt.Println(reason, waited >= 40*time.Millisecond)
+	// Output: cooldown true
+}

@@ -1,0 +1,401 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
+
+	"github.com/sluicehq/sluice/internal/provider"
+	"github.com/sluicehq/sluice/limiter"
+	"github.com/sluicehq/sluice/llmtest"
+	"github.com/sluicehq/sluice/telemetry"
+)
+
+// limitLeaks checks at the end of a test that it left no goroutine. (The
+// transport package's tests are shared by several layers, so this layer
+// checks per test rather than in a TestMain.)
+func limitLeaks(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() {
+		goleak.VerifyNone(t,
+			goleak.IgnoreCurrent(),
+			goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"))
+	})
+}
+
+const limitTestKey = "sk-limit-test"
+
+// limitBody is an Anthropic Messages body with a prompt of n bytes.
+func limitBody(model string, n, maxTokens int, stream bool) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"model": model, "max_tokens": maxTokens, "stream": stream,
+		"messages": []any{map[string]any{"role": "user", "content": string(bytes.Repeat([]byte("word "), n/5+1))[:n]}},
+	})
+	return b
+}
+
+// limitCall posts body to the fake's Messages API through c and reads the
+// whole response.
+func limitCall(ctx context.Context, c *http.Client, url string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/messages", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("x-api-key", limitTestKey)
+	req.Header.Set("content-type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode == 429 && testing.Verbose() {
+		fmt.Println(string(b))
+	}
+	return resp.StatusCode, err
+}
+
+func limitKeyFor(model string) string {
+	h := http.Header{}
+	h.Set("x-api-key", limitTestKey)
+	return provider.KeyFingerprint(h) + "/" + model
+}
+
+func limitWaitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// limitGoodput runs workers×calls of varied size through a Limit layer with
+// learned limits against a fake whose quota is far below the demand. It
+// returns the wall time and the quota's theoretical minimum for the work.
+func limitGoodput(tb testing.TB, workers, calls int, window time.Duration) (srv *llmtest.Server, wall, ideal time.Duration, failures int64) {
+	q := llmtest.Quota{Requests: 60, InputTokens: 20000, OutputTokens: 8000}
+	srv = llmtest.NewServer(llmtest.Config{Window: window, Quota: q,
+		OutputTokens: func(_ string, _, maxTokens int) int { return maxTokens }})
+	l := limiter.New(limiter.WithWindow(window))
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	var in, out int
+	bodies := make([][]byte, calls)
+	for i := range bodies {
+		size, maxTok := 200+(i*997)%3000, 16+(i*31)%200
+		bodies[i] = limitBody("claude-goodput", size, maxTok, i%3 == 0)
+		in += llmtest.CountTokens(string(bodies[i][:0])) + (size+3)/4
+		out += maxTok
+	}
+	// Each bucket starts full and refills at quota per window: the work
+	// cannot finish before the slowest bucket has refilled what it lacks.
+	need := func(total, quota int) time.Duration {
+		return time.Duration(float64(max(total-quota, 0)) / float64(quota) * float64(window))
+	}
+	ideal = max(need(calls, q.Requests), need(in, q.InputTokens), need(out, q.OutputTokens))
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(calls) {
+					return
+				}
+				if code, err := limitCall(context.Background(), c, srv.URL, bodies[i]); err != nil || code != 200 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return srv, time.Since(start), ideal, failed.Load()
+}
+
+func TestLimitGoodput(t *testing.T) {
+	limitLeaks(t)
+	srv, wall, ideal, failed := limitGoodput(t, 40, 300, time.Second)
+	defer srv.Close()
+	st := srv.Stats()
+	t.Logf("wall %v, ideal %v, ratio %.2f, arrivals %d, 429s %d", wall, ideal, wall.Seconds()/ideal.Seconds(), st.Arrivals, st.RateLimited)
+	if failed != 0 || st.RateLimited != 0 || st.Arrivals != 300 {
+		t.Fatalf("%d calls failed, %d 429s, %d arrivals; want 0, 0, 300", failed, st.RateLimited, st.Arrivals)
+	}
+}
+
+func TestLimitLearnsLimitsWithoutOptions(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{Window: time.Hour, Quota: llmtest.Quota{Requests: 5, InputTokens: 100000, OutputTokens: 10000}})
+	defer srv.Close()
+	l := limiter.New()
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	for range 5 {
+		if code, err := limitCall(context.Background(), c, srv.URL, limitBody("m", 100, 10, false)); err != nil || code != 200 {
+			t.Fatalf("call: %d %v", code, err)
+		}
+	}
+	st := l.StatsFor(limitKeyFor("m"))
+	if st.Limits[limiter.Requests] != 5 || st.Limits[limiter.InputTokens] != 100000 || st.Limits[limiter.OutputTokens] != 10000 {
+		t.Fatalf("learned limits %v, want the server's", st.Limits)
+	}
+	// The sixth call would wait an hour: with a deadline it is refused at
+	// once and never reaches the server.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := limitCall(ctx, c, srv.URL, limitBody("m", 100, 10, false))
+	var we *limiter.WaitError
+	if !errors.As(err, &we) || we.Reason != limiter.ReasonRequests {
+		t.Fatalf("sixth call: %v, want a requests WaitError", err)
+	}
+	if s := srv.Stats(); s.Arrivals != 5 || s.RateLimited != 0 {
+		t.Fatalf("server saw %d arrivals, %d 429s; want 5, 0", s.Arrivals, s.RateLimited)
+	}
+	// Another model has its own limits.
+	if code, err := limitCall(context.Background(), c, srv.URL, limitBody("other", 100, 10, false)); err != nil || code != 200 {
+		t.Fatalf("other model: %d %v", code, err)
+	}
+}
+
+func TestLimitExplicitLimitsBelowServer(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{Window: 500 * time.Millisecond, Quota: llmtest.Quota{Requests: 100}})
+	defer srv.Close()
+	l := limiter.New(limiter.WithWindow(500*time.Millisecond), limiter.WithLimits(limiter.Limits{Requests: 5}))
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	start := time.Now()
+	for range 15 {
+		if code, err := limitCall(context.Background(), c, srv.URL, limitBody("m", 50, 10, false)); err != nil || code != 200 {
+			t.Fatalf("call: %d %v", code, err)
+		}
+	}
+	// 5 at once, then 10 more at 10 per second: at least one second.
+	if el := time.Since(start); el < 800*time.Millisecond {
+		t.Fatalf("15 calls took %v under a 5-per-500ms cap; want ≥ ~1s", el)
+	}
+	if got := l.StatsFor(limitKeyFor("m")).Limits[limiter.Requests]; got != 5 {
+		t.Fatalf("requests limit %d, want the explicit 5 capping the server's 100", got)
+	}
+}
+
+func TestLimitHoldsSlotUntilBodyClosed(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{StreamEventDelay: time.Millisecond})
+	defer srv.Close()
+	l := limiter.New(limiter.WithConcurrency(1))
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", bytes.NewReader(limitBody("m", 50, 10, true)))
+	req.Header.Set("x-api-key", limitTestKey)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		_, err := limitCall(context.Background(), c, srv.URL, limitBody("m", 50, 10, false))
+		second <- err
+	}()
+	key := limitKeyFor("m")
+	limitWaitFor(t, "the second call to queue", func() bool { return l.StatsFor(key).Queued == 1 })
+	if srv.Stats().Arrivals != 1 {
+		t.Fatal("second call reached the server while the first stream was open")
+	}
+	resp.Body.Close()
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if st := l.StatsFor(key); st.InFlight != 0 {
+		t.Fatalf("in flight %d after both bodies closed", st.InFlight)
+	}
+}
+
+func TestLimit429SetsCooldown(t *testing.T) {
+	limitLeaks(t)
+	var n atomic.Int64
+	var second atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("retry-after-ms", "300")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)
+			return
+		}
+		second.Store(time.Now().UnixNano())
+		fmt.Fprint(w, `{"usage":{"input_tokens":1,"output_tokens":1}}`)
+	}))
+	defer ts.Close()
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+	reader := metric.NewManualReader()
+	mp := metric.NewMeterProvider(metric.WithReader(reader))
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithTelemetry(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp)))}
+	defer c.CloseIdleConnections()
+	first := time.Now()
+	if code, _ := limitCall(context.Background(), c, ts.URL, limitBody("m", 10, 10, false)); code != 429 {
+		t.Fatalf("first call %d, want 429", code)
+	}
+	if len(sr.Ended()) != 0 {
+		t.Fatalf("a wait span for a call that did not wait: %v", sr.Ended()[0].Name())
+	}
+	if code, err := limitCall(context.Background(), c, ts.URL, limitBody("m", 10, 10, false)); code != 200 || err != nil {
+		t.Fatalf("second call %d %v", code, err)
+	}
+	if gap := time.Duration(second.Load() - first.UnixNano()); gap < 250*time.Millisecond {
+		t.Fatalf("second call reached the server %v after the 429; want ≥ its 300ms retry-after-ms", gap)
+	}
+	spans := sr.Ended()
+	if len(spans) != 1 || spans[0].Name() != telemetry.SpanLimiterWait {
+		t.Fatalf("spans = %d, want one %s", len(spans), telemetry.SpanLimiterWait)
+	}
+	var reason string
+	for _, a := range spans[0].Attributes() {
+		if a.Key == telemetry.AttrLimiterReason {
+			reason = a.Value.AsString()
+		}
+	}
+	if reason != "cooldown" {
+		t.Fatalf("wait span reason %q, want cooldown", reason)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			found[m.Name] = true
+		}
+	}
+	for _, name := range []string{telemetry.MetricLimiterWaitDuration, telemetry.MetricLimiterQueueLength, telemetry.MetricLimiterInFlight} {
+		if !found[name] {
+			t.Errorf("metric %s not recorded; have %v", name, found)
+		}
+	}
+}
+
+func TestLimitCancelledWaitersGiveBack(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{Window: time.Hour, Quota: llmtest.Quota{Requests: 1000, OutputTokens: 1000}, StreamEventDelay: 5 * time.Millisecond})
+	defer srv.Close()
+	l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithLimits(limiter.Limits{OutputTokens: 1000}))
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	key := limitKeyFor("m")
+	// A stream left open keeps its 900 output tokens reserved.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", bytes.NewReader(limitBody("m", 10, 900, true)))
+	req.Header.Set("x-api-key", limitTestKey)
+	first, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := l.StatsFor(key).Remaining[limiter.OutputTokens]
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := limitCall(ctx, c, srv.URL, limitBody("m", 10, 500, false)); !errors.Is(err, context.Canceled) {
+				t.Errorf("waiter: %v", err)
+			}
+		}()
+	}
+	limitWaitFor(t, "20 waiters", func() bool { return l.StatsFor(key).Queued == 20 })
+	cancel()
+	wg.Wait()
+	st := l.StatsFor(key)
+	if st.Remaining[limiter.OutputTokens] < before-1 || st.Remaining[limiter.OutputTokens] > before+1 || st.Queued != 0 || st.InFlight != 1 {
+		t.Fatalf("after cancelling: remaining %v (was %v), queued %d, in flight %d", st.Remaining[limiter.OutputTokens], before, st.Queued, st.InFlight)
+	}
+	first.Body.Close()
+	if srv.Stats().Arrivals != 1 {
+		t.Fatalf("cancelled waiters reached the server")
+	}
+	limitWaitFor(t, "the stream's slot to be released", func() bool { return l.StatsFor(key).InFlight == 0 })
+}
+
+func TestLimitSettleCorrectsEstimate(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{Window: time.Hour, Quota: llmtest.Quota{InputTokens: 100000, OutputTokens: 10000}})
+	defer srv.Close()
+	// A starting ratio of 1 byte per token overestimates the input 4×.
+	l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithBytesPerToken(1))
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	body := limitBody("m", 4000, 1000, false)
+	if code, err := limitCall(context.Background(), c, srv.URL, body); code != 200 || err != nil {
+		t.Fatalf("%d %v", code, err)
+	}
+	st := l.StatsFor(limitKeyFor("m"))
+	srvIn, srvOut := srv.Stats().InputTokens, srv.Stats().OutputTokens
+	if used := st.Used[limiter.InputTokens]; used < float64(srvIn)-1 || used > float64(srvIn)+1 {
+		t.Fatalf("input used %v after settling, want the server's count %d", used, srvIn)
+	}
+	if used := st.Used[limiter.OutputTokens]; used < float64(srvOut)-1 || used > float64(srvOut)+1 {
+		t.Fatalf("output used %v after settling, want %d (max_tokens 1000 refunded)", used, srvOut)
+	}
+	if est := l.EstimateInputTokens("m", int64(len(body))); est < srvIn || float64(est) > 1.1*float64(srvIn) {
+		t.Fatalf("calibrated estimate %d for the same body, want within 10%% above %d", est, srvIn)
+	}
+}
+
+// TestLimitEstimateError measures the input-token estimate against the
+// fake's tokenizer (llmtest.CountTokens) on bodies of varied size after 30
+// calibrating calls; docs/limiter.md quotes the figures.
+func TestLimitEstimateError(t *testing.T) {
+	limitLeaks(t)
+	srv := llmtest.NewServer(llmtest.Config{})
+	defer srv.Close()
+	l := limiter.New()
+	defer l.Close()
+	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	defer c.CloseIdleConnections()
+	for i := range 30 {
+		if code, err := limitCall(context.Background(), c, srv.URL, limitBody("m", 200+(i*997)%3000, 16, false)); code != 200 || err != nil {
+			t.Fatalf("%d %v", code, err)
+		}
+	}
+	var worstUnder, worstOver float64
+	for i := range 100 {
+		size := 50 + (i*7919)%8000
+		body := limitBody("m", size, 16, false)
+		actual := float64(llmtest.CountTokens(string(bytes.Repeat([]byte("word "), size/5+1))[:size]))
+		rel := float64(l.EstimateInputTokens("m", int64(len(body))))/actual - 1
+		worstUnder, worstOver = min(worstUnder, rel), max(worstOver, rel)
+	}
+	t.Logf("estimate error on 100 bodies of 50..8050 bytes: %+.1f%% .. %+.1f%%", 100*worstUnder, 100*worstOver)
+	if worstUnder < -0.02 || worstOver > 0.25 {
+		t.Fatalf("estimate error %+.1f%% .. %+.1f%%, want within -2%% .. +25%%", 100*worstUnder, 100*worstOver)
+	}
+}
