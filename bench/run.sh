@@ -4,14 +4,14 @@
 # `go test -bench` output in docs/bench/ (benchstat reads it), and writes
 # docs/benchmarks.md from it with bench/cmd/benchreport.
 #
-# Tunables (environment): BENCH_ROUNDS (overhead rounds, default 6),
+# Tunables (environment): BENCH_ROUNDS (overhead rounds, default 8),
 # BENCH_TIME (overhead -benchtime per round, default 1s), BENCH_MODULE_TIME
 # (-benchtime of the modules' own benchmarks, default 300ms), BENCH_MODULE_COUNT
 # (default 3). The defaults keep the whole run under ~10 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-ROUNDS=${BENCH_ROUNDS:-6}
+ROUNDS=${BENCH_ROUNDS:-8}
 BENCHTIME=${BENCH_TIME:-1s}
 MODULE_TIME=${BENCH_MODULE_TIME:-300ms}
 MODULE_COUNT=${BENCH_MODULE_COUNT:-3}

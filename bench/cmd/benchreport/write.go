@@ -87,6 +87,12 @@ func (r *report) writeOverhead(b *strings.Builder) {
 			return fmt.Sprintf("%s vs %s ns/op (%s; CPU %s)", num(noop), num(p), ratio(noop, p), ratio(cpuOf("sluice-noop"), cpuOf(peer))), noop <= p
 		})
 	}
+	rt, okRt := r.get(fileOverhead, "Overhead/layer-retry").median("ns/op")
+	rh, okRh := r.get(fileOverhead, "Overhead/retryablehttp").median("ns/op")
+	if okRt && okRh {
+		fmt.Fprintf(b, "- like for like (information): `transport.Retry` alone %s ns/op vs go-retryablehttp %s ns/op (%s; CPU %s)\n",
+			num(rt), num(rh), ratio(rt, rh), ratio(cpuOf("layer-retry"), cpuOf("retryablehttp")))
+	}
 	b.WriteString("\n")
 }
 
