@@ -75,17 +75,26 @@ func (r *report) writeOverhead(b *strings.Builder) {
 	noop, okN := r.get(fileOverhead, "Overhead/sluice-noop").median("ns/op")
 	rec, okR := r.get(fileOverhead, "Overhead/sluice-recording").median("ns/op")
 	cpuOf := func(name string) float64 { v, _ := r.get(fileOverhead, "Overhead/"+name).median("cpu-ns/op"); return v }
-	target(b, "full stack, no-op telemetry ≤ 1.10× bare (ns/op)", okN, func() (string, bool) {
-		return fmt.Sprintf("%s (CPU %s)", ratio(noop, bns), ratio(cpuOf("sluice-noop"), bcpu)), noop/bns <= 1.10
-	})
-	target(b, "full stack, recording telemetry ≤ 1.30× bare (ns/op)", okR, func() (string, bool) {
-		return fmt.Sprintf("%s (CPU %s)", ratio(rec, bns), ratio(cpuOf("sluice-recording"), bcpu)), rec/bns <= 1.30
-	})
+	// twofold judges a ratio on ns/op (as the targets are stated) and on
+	// CPU time, and says so when the two disagree.
+	twofold := func(what string, have bool, wall, cpu, limit float64) {
+		target(b, what, have, func() (string, bool) {
+			got := fmt.Sprintf("%.2f× (CPU time %.2f×)", wall, cpu)
+			switch {
+			case wall <= limit && cpu > limit:
+				got += " — met on ns/op, NOT on CPU time"
+			case wall > limit && cpu <= limit:
+				got += " — met on CPU time, NOT on ns/op"
+			}
+			return got, wall <= limit && cpu <= limit
+		})
+	}
+	twofold("full stack, no-op telemetry ≤ 1.10× bare", okN, noop/bns, cpuOf("sluice-noop")/bcpu, 1.10)
+	twofold("full stack, recording telemetry ≤ 1.30× bare", okR, rec/bns, cpuOf("sluice-recording")/bcpu, 1.30)
 	for _, peer := range []string{"retryablehttp", "failsafehttp"} {
 		p, okP := r.get(fileOverhead, "Overhead/"+peer).median("ns/op")
-		target(b, "full stack (no-op) not slower than "+peer+", which does less (no token limits, no telemetry)", okN && okP, func() (string, bool) {
-			return fmt.Sprintf("%s vs %s ns/op (%s; CPU %s)", num(noop), num(p), ratio(noop, p), ratio(cpuOf("sluice-noop"), cpuOf(peer))), noop <= p
-		})
+		twofold("full stack (no-op) not slower than "+peer+", which does less (no token limits, no telemetry): sluice / "+peer, okN && okP,
+			noop/p, cpuOf("sluice-noop")/cpuOf(peer), 1.0)
 	}
 	rt, okRt := r.get(fileOverhead, "Overhead/layer-retry").median("ns/op")
 	rh, okRh := r.get(fileOverhead, "Overhead/retryablehttp").median("ns/op")
@@ -112,7 +121,8 @@ func (r *report) writeGoodput(b *strings.Builder) {
 			num(m("failed")), num(m("429s")), m("429s-%calls"), num(m("herd")), num(m("attempts")),
 			m("wall-s"), m("min-s"), m("wall/min"), num(m("p50-ms")), num(m("p99-ms")))
 	}
-	b.WriteString("\nHerd arrivals are attempts that reached the server while a `retry-after` it had announced to that key had not yet passed. Targets for sluice:\n\n")
+	b.WriteString("\nWith the window compressed to 1 s, the `retry-after` the fake sends (whole seconds, at least 1) equals the window, so a client that sleeps it out lands just as the bucket has refilled: that flatters the wall time of the retrying set-ups. Their cost shows in the 429s, the herd arrivals and the failed calls. ")
+	b.WriteString("Herd arrivals are attempts that reached the server while a `retry-after` it had announced to that key had not yet passed. Targets for sluice:\n\n")
 	res := r.get(fileGoodput, "Goodput/sluice")
 	_, ok := res.median("attempts")
 	m := func(u string) float64 { v, _ := res.median(u); return v }
