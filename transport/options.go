@@ -22,6 +22,7 @@ type config struct {
 	limit   limitConfig
 	breaker breakerConfig
 	meter   meterConfig
+	stack   stackConfig
 }
 
 func newConfig(opts []Option) *config {

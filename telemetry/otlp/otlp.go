@@ -35,6 +35,7 @@ type config struct {
 	serviceName    string
 	metricInterval time.Duration
 	setGlobal      bool
+	readers        []sdkmetric.Reader
 }
 
 // WithServiceName sets service.name when OTEL_SERVICE_NAME does not.
@@ -44,6 +45,13 @@ func WithServiceName(name string) Option { return func(c *config) { c.serviceNam
 // Shutdown always exports what is left.
 func WithMetricInterval(d time.Duration) Option {
 	return func(c *config) { c.metricInterval = d }
+}
+
+// WithMetricReader adds r to the MeterProvider beside the OTLP exporter,
+// for example a sdkmetric.ManualReader an application reads its own
+// numbers from.
+func WithMetricReader(r sdkmetric.Reader) Option {
+	return func(c *config) { c.readers = append(c.readers, r) }
 }
 
 // WithoutGlobal keeps the providers out of the otel globals; pass them to
@@ -90,14 +98,18 @@ func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otlp: metric exporter: %w", err)
 	}
+	mopts := []sdkmetric.Option{
+		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp, sdkmetric.WithInterval(c.metricInterval))),
+		sdkmetric.WithResource(res),
+	}
+	for _, r := range c.readers {
+		mopts = append(mopts, sdkmetric.WithReader(r))
+	}
 	p := &Providers{
 		TracerProvider: sdktrace.NewTracerProvider(
 			sdktrace.WithBatcher(spanExp, sdktrace.WithBatchTimeout(time.Second)),
 			sdktrace.WithResource(res)),
-		MeterProvider: sdkmetric.NewMeterProvider(
-			sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp,
-				sdkmetric.WithInterval(c.metricInterval))),
-			sdkmetric.WithResource(res)),
+		MeterProvider: sdkmetric.NewMeterProvider(mopts...),
 	}
 	if c.setGlobal {
 		otel.SetTracerProvider(p.TracerProvider)

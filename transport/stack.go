@@ -1,0 +1,125 @@
+package transport
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/sluicehq/sluice/limiter"
+)
+
+// Transport is the full sluice stack that New builds. It is an
+// http.RoundTripper; Close releases what it holds.
+type Transport struct {
+	rt      http.RoundTripper
+	base    http.RoundTripper
+	limiter *limiter.Limiter // nil when the limiter is off
+	owned   bool             // New built the limiter, so Close closes it
+}
+
+// New builds the recommended stack over base, outermost first:
+//
+//	Meter → Retry → Breaker → Limit → Attempt → base
+//
+// Meter sees each logical call once (its span, its duration, the usage that
+// is billed); Retry repeats attempts, each of which passes the Breaker (an
+// open breaker stops retries from reaching a failing API) and takes its own
+// quota from the limiter (a retry costs a request at the provider too);
+// Attempt records one span per physical HTTP request. docs/architecture.md
+// explains the order.
+//
+// New(nil) with no options is the default for the Anthropic and OpenAI APIs:
+// limits learned from the providers' rate-limit headers, retries that obey
+// Retry-After and x-should-retry, a breaker per host and model, usage
+// metering from JSON and SSE responses, and telemetry through the global
+// OpenTelemetry providers. A nil base is a clone of http.DefaultTransport
+// that keeps up to 100 idle connections per host (the default of 2 makes a
+// busy client reconnect all the time).
+//
+// The same options configure every layer; WithoutMeter, WithoutRetry,
+// WithoutBreaker, WithoutLimiter and WithoutAttemptSpans turn one off.
+//
+// Wire it into anthropic-sdk-go or openai-go with
+//
+//	option.WithHTTPClient(&http.Client{Transport: transport.New(nil)}),
+//	option.WithMaxRetries(0),
+//
+// so that the SDK does not retry what sluice already retried. If the SDK's
+// retries are left on, the final responses sluice returns carry
+// x-should-retry: false, which both SDKs obey, so attempts do not multiply;
+// errors sluice returns without a response (a canceled wait, an open breaker
+// the call's deadline cannot wait for) are still retried by the SDK.
+func New(base http.RoundTripper, opts ...Option) *Transport {
+	if base == nil {
+		base = defaultBase()
+	}
+	c := newConfig(opts)
+	t := &Transport{base: base}
+
+	rt := base
+	if !c.stack.noAttempt {
+		rt = Attempt(rt, opts...)
+	}
+	layerOpts := opts
+	if !c.stack.noLimiter {
+		t.limiter = c.limit.limiter
+		if t.limiter == nil {
+			t.limiter = limiter.New(c.limit.opts...)
+			t.owned = true
+		}
+		layerOpts = append(append([]Option(nil), opts...), WithLimiter(t.limiter))
+		rt = Limit(rt, layerOpts...)
+		// The limiter keeps the cool-down per API key and model (and shares it
+		// through its Store); the retry layer's own one would be redundant.
+		layerOpts = append(layerOpts, WithoutCooldown())
+	}
+	if !c.stack.noBreaker {
+		rt = Breaker(rt, layerOpts...)
+	}
+	if !c.stack.noRetry {
+		rt = Retry(rt, layerOpts...)
+	}
+	if !c.stack.noMeter {
+		rt = Meter(rt, layerOpts...)
+	}
+	t.rt = rt
+	return t
+}
+
+// RoundTrip sends req through the stack. It follows the http.RoundTripper
+// contract: a response body must be closed, and the limiter's concurrency
+// slot for the call is held until it is.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.rt.RoundTrip(req)
+}
+
+// Limiter returns the limiter of the stack (for Stats), or nil when the
+// limiter is off.
+func (t *Transport) Limiter() *limiter.Limiter { return t.limiter }
+
+// CloseIdleConnections closes the idle connections of the base transport;
+// http.Client.CloseIdleConnections calls it.
+func (t *Transport) CloseIdleConnections() {
+	if ci, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+// Close releases every caller waiting in the limiter with an error that
+// matches limiter.ErrClosed, makes later calls fail the same way, and closes
+// idle connections. A limiter passed with WithLimiter is not closed: its
+// owner closes it. Calls already sent are not interrupted.
+func (t *Transport) Close() error {
+	var err error
+	if t.owned && t.limiter != nil {
+		err = t.limiter.Close()
+	}
+	t.CloseIdleConnections()
+	return err
+}
+
+func defaultBase() http.RoundTripper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 100
+	tr.IdleConnTimeout = 90 * time.Second
+	return tr
+}
