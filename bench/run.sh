@@ -66,7 +66,7 @@ record modules.txt "for m in \$(go list -m -f '{{.Dir}}' | grep -v /bench\$); do
 : >"$OUT/modules.txt"
 for m in $($GO list -m -f '{{.Dir}}' | grep -v '/bench$'); do
 	echo "== module $m"
-	(cd "$m" && $GO test -run '^$' -bench . -benchmem -benchtime="$MODULE_TIME" -count="$MODULE_COUNT" -timeout 10m ./...) | grep -v '^ok\|no test files' | tee -a "$OUT/modules.txt" || echo "benchmarks of $m failed" | tee -a "$OUT/modules.txt"
+	(cd "$m" && $GO test -run '^$' -bench . -benchmem -benchtime="$MODULE_TIME" -count="$MODULE_COUNT" -timeout 10m ./...) | grep -v '^ok\|no test files' | tee -a "$OUT/modules.txt" || echo "benchmarks of module ./$(realpath --relative-to=. "$m" | sed "s/^\.$//") failed (exit status of go test)" | tee -a "$OUT/modules.txt"
 done
 
 {

@@ -93,3 +93,25 @@ func (r *report) get(f, name string) *result {
 func (r *report) cmd(b *strings.Builder, f string) {
 	fmt.Fprintf(b, "Command (raw output: [`docs/bench/%s`](bench/%s)):\n\n```\n%s\n```\n\n", f, f, r.commands[f])
 }
+
+// failures returns the "--- FAIL" lines of raw file f with the indented
+// lines that explain them, and the lines that say a module's run failed.
+func (r *report) failures(f string) []string {
+	var out []string
+	in := false
+	data, err := os.ReadFile(filepath.Join(r.dir, f))
+	if err != nil {
+		return nil
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(l, "--- FAIL"), strings.HasPrefix(l, "benchmarks of "):
+			out, in = append(out, l), true
+		case in && strings.HasPrefix(l, "    "):
+			out = append(out, l)
+		default:
+			in = false
+		}
+	}
+	return out
+}

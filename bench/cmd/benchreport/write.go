@@ -238,6 +238,9 @@ func (r *report) writeModules(b *strings.Builder) {
 	b.WriteString("## Every module's own benchmarks\n\n")
 	b.WriteString("The benchmarks that live beside the code in every module of the workspace (`go.work`), in the same run.\n\n")
 	r.cmd(b, fileModules)
+	if fails := r.failures(fileModules); len(fails) > 0 {
+		b.WriteString("**Failures in this run** (as `go test` printed them; the benchmarks' other rows still ran):\n\n```\n" + strings.Join(fails, "\n") + "\n```\n\n")
+	}
 	rs := r.raw[fileModules]
 	if rs == nil || len(rs.order) == 0 {
 		b.WriteString("No benchmarks found.\n")
