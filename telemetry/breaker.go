@@ -4,27 +4,27 @@ import "go.opentelemetry.io/otel/attribute"
 
 // Names of the breaker layer (transport.Breaker).
 const (
-	// BreakerStateMetric is the Int64ObservableGauge "sluice.breaker.state"
+	// MetricBreakerState is the Int64ObservableGauge "sluice.breaker.state"
 	// (unit "{state}"): 0 closed, 1 half-open, 2 open, per sluice.key.
-	BreakerStateMetric = "sluice.breaker.state"
-	// BreakerTransitionsMetric is the Int64Counter
+	MetricBreakerState = "sluice.breaker.state"
+	// MetricBreakerTransitions is the Int64Counter
 	// "sluice.breaker.transitions" (unit "{transition}"), with sluice.key,
 	// sluice.breaker.from and sluice.breaker.to.
-	BreakerTransitionsMetric = "sluice.breaker.transitions"
-	// BreakerRejectionsMetric is the Int64Counter "sluice.breaker.rejections"
+	MetricBreakerTransitions = "sluice.breaker.transitions"
+	// MetricBreakerRejections is the Int64Counter "sluice.breaker.rejections"
 	// (unit "{request}"): calls refused with a BreakerOpenError, with
 	// sluice.key and sluice.breaker.reason.
-	BreakerRejectionsMetric = "sluice.breaker.rejections"
+	MetricBreakerRejections = "sluice.breaker.rejections"
 
-	// BreakerStateChangeEvent is the span event added to the call whose
+	// EventBreakerStateChange is the span event added to the call whose
 	// outcome (or arrival) changed a breaker's state.
-	BreakerStateChangeEvent = "sluice.breaker.state_change"
-	// BreakerWaitEvent is the span event of a call that waits for an open
+	EventBreakerStateChange = "sluice.breaker.state_change"
+	// EventBreakerWait is the span event of a call that waits for an open
 	// breaker, with sluice.breaker.retry_at.
-	BreakerWaitEvent = "sluice.breaker.wait"
-	// BreakerRejectEvent is the span event of a call refused by an open
+	EventBreakerWait = "sluice.breaker.wait"
+	// EventBreakerReject is the span event of a call refused by an open
 	// breaker, with sluice.breaker.reason.
-	BreakerRejectEvent = "sluice.breaker.reject"
+	EventBreakerReject = "sluice.breaker.reject"
 
 	// AttrBreakerFrom and AttrBreakerTo are the states of a transition:
 	// "closed", "half-open" or "open".

@@ -6,21 +6,21 @@ import "go.opentelemetry.io/otel/attribute"
 // They are sluice's own constants, copied from semconv v1.41.0 (the last Go
 // semconv with GenAI), so a future removal cannot break the build.
 const (
-	// GenAITokenUsageMetric is the Int64Histogram gen_ai.client.token.usage
+	// MetricGenAITokenUsage is the Int64Histogram gen_ai.client.token.usage
 	// ({token}), one record per token type.
-	GenAITokenUsageMetric = "gen_ai.client.token.usage"
-	// GenAIOperationDurationMetric is the Float64Histogram
+	MetricGenAITokenUsage = "gen_ai.client.token.usage"
+	// MetricGenAIOperationDuration is the Float64Histogram
 	// gen_ai.client.operation.duration (s): the whole logical call, to the
 	// end of the body (of the stream).
-	GenAIOperationDurationMetric = "gen_ai.client.operation.duration"
-	// GenAITimeToFirstChunkMetric is the Float64Histogram
+	MetricGenAIOperationDuration = "gen_ai.client.operation.duration"
+	// MetricGenAITimeToFirstChunk is the Float64Histogram
 	// gen_ai.client.operation.time_to_first_chunk (s), streams only: from
 	// the start of the call to the first byte of the event stream.
-	GenAITimeToFirstChunkMetric = "gen_ai.client.operation.time_to_first_chunk"
+	MetricGenAITimeToFirstChunk = "gen_ai.client.operation.time_to_first_chunk"
 
-	// CallSpanName is the INTERNAL span the meter creates instead of a GenAI
+	// SpanCall is the INTERNAL span the meter creates instead of a GenAI
 	// span when the SDK (anthropic-sdk-go v2) already made one.
-	CallSpanName = "sluice.call"
+	SpanCall = "sluice.call"
 
 	AttrResponseModel        = attribute.Key("gen_ai.response.model")
 	AttrTokenType            = attribute.Key("gen_ai.token.type")

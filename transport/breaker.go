@@ -68,6 +68,7 @@ type breakerEntry struct {
 	state   gobreaker.State
 	retryAt time.Time     // when an open breaker turns half-open
 	changed chan struct{} // closed and replaced whenever waiters should look again
+	publish time.Time     // an open verdict to share (WithSharedBreaker), zero: none
 }
 
 func (b *breakerTransport) entry(key string) *breakerEntry {
@@ -143,11 +144,15 @@ func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		e.notify() // a probe slot may be free again
 	}
 	e.mu.Unlock()
+	b.publishShared(ctx, e)
 	return resp, err
 }
 
 // admit waits until e lets the call through, or refuses it.
 func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(error), error) {
+	if err := b.awaitShared(ctx, e); err != nil {
+		return nil, err
+	}
 	waited := false
 	for {
 		e.mu.Lock()
@@ -167,7 +172,7 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 		}
 		if !waited {
 			waited = true
-			trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerWaitEvent, trace.WithAttributes(
+			trace.SpanFromContext(ctx).AddEvent(telemetry.EventBreakerWait, trace.WithAttributes(
 				telemetry.AttrLimitKey.String(e.key), telemetry.AttrBreakerRetryAt.String(retryAt.Format(time.RFC3339Nano))))
 		}
 		if err := waitBreaker(ctx, changed, state, retryAt); err != nil {
@@ -198,7 +203,7 @@ func waitBreaker(ctx context.Context, changed <-chan struct{}, state gobreaker.S
 func (b *breakerTransport) refuse(ctx context.Context, e *breakerEntry, retryAt time.Time, reason string, cause error) error {
 	attrs := []attribute.KeyValue{telemetry.AttrLimitKey.String(e.key), telemetry.AttrBreakerReason.String(reason)}
 	b.ins.rejections.Add(ctx, 1, metric.WithAttributes(attrs...))
-	trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerRejectEvent, trace.WithAttributes(attrs...))
+	trace.SpanFromContext(ctx).AddEvent(telemetry.EventBreakerReject, trace.WithAttributes(attrs...))
 	return &BreakerOpenError{Key: e.key, RetryAt: retryAt, Reason: reason, Err: cause}
 }
 
@@ -207,6 +212,7 @@ func (b *breakerTransport) stateChanged(e *breakerEntry, from, to gobreaker.Stat
 	e.state = to
 	if to == gobreaker.StateOpen {
 		e.retryAt = time.Now().Add(b.cfg.settings.Break)
+		e.publish = e.retryAt
 	}
 	e.notify()
 	ctx := e.cur
@@ -215,7 +221,7 @@ func (b *breakerTransport) stateChanged(e *breakerEntry, from, to gobreaker.Stat
 	}
 	attrs := []attribute.KeyValue{telemetry.AttrLimitKey.String(e.key),
 		telemetry.AttrBreakerFrom.String(from.String()), telemetry.AttrBreakerTo.String(to.String())}
-	trace.SpanFromContext(ctx).AddEvent(telemetry.BreakerStateChangeEvent, trace.WithAttributes(attrs...))
+	trace.SpanFromContext(ctx).AddEvent(telemetry.EventBreakerStateChange, trace.WithAttributes(attrs...))
 	b.ins.transitions.Add(ctx, 1, metric.WithAttributes(attrs...))
 	level := slog.LevelInfo
 	if to == gobreaker.StateOpen {

@@ -58,6 +58,7 @@ func (s BreakerSettings) withDefaults() BreakerSettings {
 type breakerConfig struct {
 	settings BreakerSettings
 	failFast bool
+	shared   BreakerVerdicts // fleet-wide open-until verdicts; nil: local only
 	key      func(*http.Request) string
 }
 

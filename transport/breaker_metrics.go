@@ -18,11 +18,11 @@ type breakerInstruments struct {
 // errors leave no-op instruments, as the OpenTelemetry API specifies.
 func newBreakerInstruments(m metric.Meter, b *breakerTransport) breakerInstruments {
 	var ins breakerInstruments
-	ins.transitions, _ = m.Int64Counter(telemetry.BreakerTransitionsMetric, metric.WithUnit("{transition}"),
+	ins.transitions, _ = m.Int64Counter(telemetry.MetricBreakerTransitions, metric.WithUnit("{transition}"),
 		metric.WithDescription("Circuit breaker state transitions."))
-	ins.rejections, _ = m.Int64Counter(telemetry.BreakerRejectionsMetric, metric.WithUnit("{request}"),
+	ins.rejections, _ = m.Int64Counter(telemetry.MetricBreakerRejections, metric.WithUnit("{request}"),
 		metric.WithDescription("Calls refused by an open circuit breaker."))
-	_, _ = m.Int64ObservableGauge(telemetry.BreakerStateMetric, metric.WithUnit("{state}"),
+	_, _ = m.Int64ObservableGauge(telemetry.MetricBreakerState, metric.WithUnit("{state}"),
 		metric.WithDescription("Circuit breaker state: 0 closed, 1 half-open, 2 open."),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			b.observeStates(o)

@@ -231,7 +231,7 @@ func TestBreakerOutageStory(t *testing.T) {
 	var events []string
 	for _, s := range spans.Ended() {
 		for _, ev := range s.Events() {
-			if ev.Name == telemetry.BreakerStateChangeEvent {
+			if ev.Name == telemetry.EventBreakerStateChange {
 				events = append(events, breakerAttrValue(ev.Attributes, telemetry.AttrBreakerTo))
 			}
 		}
@@ -249,7 +249,7 @@ func TestBreakerOutageStory(t *testing.T) {
 		for _, m := range sm.Metrics {
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
-				if m.Name == telemetry.BreakerTransitionsMetric {
+				if m.Name == telemetry.MetricBreakerTransitions {
 					for _, p := range d.DataPoints {
 						from, _ := p.Attributes.Value(telemetry.AttrBreakerFrom)
 						to, _ := p.Attributes.Value(telemetry.AttrBreakerTo)
@@ -257,7 +257,7 @@ func TestBreakerOutageStory(t *testing.T) {
 					}
 				}
 			case metricdata.Gauge[int64]:
-				if m.Name == telemetry.BreakerStateMetric {
+				if m.Name == telemetry.MetricBreakerState {
 					state = d.DataPoints[0].Value
 				}
 			}

@@ -20,13 +20,13 @@ type meterInstruments struct {
 // names, units and recommended buckets; errors leave no-op instruments.
 func newMeterInstruments(m metric.Meter) meterInstruments {
 	var ins meterInstruments
-	ins.tokens, _ = m.Int64Histogram(telemetry.GenAITokenUsageMetric, metric.WithUnit("{token}"),
+	ins.tokens, _ = m.Int64Histogram(telemetry.MetricGenAITokenUsage, metric.WithUnit("{token}"),
 		metric.WithDescription("Number of input and output tokens used."),
 		metric.WithExplicitBucketBoundaries(telemetry.GenAITokenUsageBuckets...))
-	ins.duration, _ = m.Float64Histogram(telemetry.GenAIOperationDurationMetric, metric.WithUnit("s"),
+	ins.duration, _ = m.Float64Histogram(telemetry.MetricGenAIOperationDuration, metric.WithUnit("s"),
 		metric.WithDescription("GenAI operation duration."),
 		metric.WithExplicitBucketBoundaries(telemetry.GenAIDurationBuckets...))
-	ins.firstChunk, _ = m.Float64Histogram(telemetry.GenAITimeToFirstChunkMetric, metric.WithUnit("s"),
+	ins.firstChunk, _ = m.Float64Histogram(telemetry.MetricGenAITimeToFirstChunk, metric.WithUnit("s"),
 		metric.WithDescription("Time to receive the first chunk of a streaming response."),
 		metric.WithExplicitBucketBoundaries(telemetry.GenAIDurationBuckets...))
 	return ins

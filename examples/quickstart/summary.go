@@ -64,7 +64,7 @@ func (s *summary) add(m metricdata.Metrics) {
 				s.retryWaits[attr(dp.Attributes, telemetry.AttrRetryWaitSource)] += int64(dp.Count)
 			}
 		}
-	case telemetry.BreakerTransitionsMetric:
+	case telemetry.MetricBreakerTransitions:
 		if c, ok := m.Data.(metricdata.Sum[int64]); ok {
 			for _, dp := range c.DataPoints {
 				if attr(dp.Attributes, telemetry.AttrBreakerTo) == "open" {
@@ -72,7 +72,7 @@ func (s *summary) add(m metricdata.Metrics) {
 				}
 			}
 		}
-	case telemetry.GenAITokenUsageMetric:
+	case telemetry.MetricGenAITokenUsage:
 		if h, ok := m.Data.(metricdata.Histogram[int64]); ok {
 			for _, dp := range h.DataPoints {
 				s.tokens[attr(dp.Attributes, telemetry.AttrTokenType)] += dp.Sum

@@ -32,7 +32,7 @@ func stackTokenSums(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
 	sums := map[string]int64{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if m.Name != telemetry.GenAITokenUsageMetric {
+			if m.Name != telemetry.MetricGenAITokenUsage {
 				continue
 			}
 			h, ok := m.Data.(metricdata.Histogram[int64])

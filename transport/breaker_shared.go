@@ -1,0 +1,76 @@
+package transport
+
+import (
+	"context"
+	"time"
+)
+
+// BreakerVerdicts shares circuit-breaker verdicts between processes: when
+// one process's breaker for a key opens, every process holds its calls of
+// that key until the verdict ends. Only the verdict — "open until" — is
+// shared; the failure counting stays in each process's local gobreaker, so
+// calls are never serialised through a distributed lock (which is what
+// gobreaker's DistributedCircuitBreaker does: it holds a lock for the whole
+// call). redisstore.Store implements it.
+//
+// Implementations bound their own operations and should answer fast when
+// their backend is down: an error is treated as "no verdict".
+type BreakerVerdicts interface {
+	// OpenUntil returns when key's fleet-wide open verdict ends, on the
+	// caller's clock; zero or a past time means none.
+	OpenUntil(ctx context.Context, key string) (time.Time, error)
+	// Open publishes that key's breaker is open until until; a later,
+	// earlier until never shortens a verdict.
+	Open(ctx context.Context, key string, until time.Time) error
+}
+
+// WithSharedBreaker makes the breaker layer share its open verdicts through
+// v (see BreakerVerdicts): a breaker that opens publishes its retry time,
+// and a call whose key another process has opened waits for that time — or,
+// with WithFailFast or a deadline that ends first, is refused with a
+// *BreakerOpenError — before the local breaker is asked. At the end of the
+// verdict the calls go ahead; the process whose breaker opened sends the
+// probe, and a failed probe publishes a new verdict.
+func WithSharedBreaker(v BreakerVerdicts) Option {
+	return func(c *config) { c.breaker.shared = v }
+}
+
+// awaitShared holds a call while the fleet's verdict for e's key is open.
+func (b *breakerTransport) awaitShared(ctx context.Context, e *breakerEntry) error {
+	if b.cfg.shared == nil {
+		return nil
+	}
+	for {
+		until, err := b.cfg.shared.OpenUntil(ctx, e.key)
+		if err != nil || !time.Now().Before(until) {
+			return nil // no verdict, or Redis trouble: the local breaker decides
+		}
+		if b.cfg.failFast {
+			return b.refuse(ctx, e, until, "fail_fast", nil)
+		}
+		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+			return b.refuse(ctx, e, until, "deadline", nil)
+		}
+		t := time.NewTimer(time.Until(until))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return b.refuse(ctx, e, until, "canceled", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// publishShared shares a verdict the call's outcome just produced.
+func (b *breakerTransport) publishShared(ctx context.Context, e *breakerEntry) {
+	if b.cfg.shared == nil {
+		return
+	}
+	e.mu.Lock()
+	until := e.publish
+	e.publish = time.Time{}
+	e.mu.Unlock()
+	if !until.IsZero() {
+		_ = b.cfg.shared.Open(context.WithoutCancel(ctx), e.key, until)
+	}
+}
