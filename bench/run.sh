@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench/run.sh — what `make bench` runs. In one go it runs every module's
+# own benchmarks and the side-by-side benchmarks of bench/, keeps the raw
+# `go test -bench` output in docs/bench/ (benchstat reads it), and writes
+# docs/benchmarks.md from it with bench/cmd/benchreport.
+#
+# Tunables (environment): BENCH_ROUNDS (overhead rounds, default 8),
+# BENCH_TIME (overhead -benchtime per round, default 1s), BENCH_MODULE_TIME
+# (-benchtime of the modules' own benchmarks, default 300ms), BENCH_MODULE_COUNT
+# (default 3). The defaults keep the whole run under ~10 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+ROUNDS=${BENCH_ROUNDS:-8}
+BENCHTIME=${BENCH_TIME:-1s}
+MODULE_TIME=${BENCH_MODULE_TIME:-300ms}
+MODULE_COUNT=${BENCH_MODULE_COUNT:-3}
+OUT=docs/bench
+mkdir -p "$OUT"
+rm -f "$OUT"/*.txt "$OUT"/commands.tsv
+
+# Which parts of sluice are on this branch: each sets a build tag that
+# compiles the matching bench/sluice_*.go; a missing part shows as
+# "pending" in the report instead of failing the build.
+tags=() missing=()
+part() { # tag, description, grep pattern, files...
+	local tag=$1 what=$2 pat=$3; shift 3
+	if grep -qsE "$pat" "$@"; then tags+=("$tag"); else missing+=("$what"); fi
+}
+part sluice_new     transport.New     '^func New\(' transport/*.go
+part sluice_meter   transport.Meter   '^func Meter\(' transport/*.go
+part sluice_retry   transport.Retry   '^func Retry\(' transport/*.go
+part sluice_breaker transport.Breaker '^func Breaker\(' transport/*.go
+part sluice_limit   transport.Limit   '^func Limit\(' transport/*.go
+part sluice_attempt transport.Attempt '^func Attempt\(' transport/*.go
+part sluice_limiter limiter.New       '^func New\(' limiter/*.go
+TAGS=$(IFS=,; echo "${tags[*]-}")
+
+record() { printf '%s\t%s\n' "$1" "$2" >>"$OUT/commands.tsv"; }
+started=$(date +%s)
+
+# 1. Overhead: all rows in one `go test -bench` run, repeated in rounds so
+# the noise of a shared machine hits every row alike.
+cmd="cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^BenchmarkOverhead\$' -benchmem -benchtime=$BENCHTIME -count=1 -tags '$TAGS' .   # for i in 1..$ROUNDS, appended (BENCH_ROUND rotates the order of the rows)"
+record overhead.txt "$cmd"
+for i in $(seq "$ROUNDS"); do
+	echo "== overhead round $i/$ROUNDS"
+	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkOverhead$' -benchmem -benchtime="$BENCHTIME" -count=1 -tags "$TAGS" .) | tee -a "$OUT/overhead.txt"
+done
+
+# 2–5. Scenarios, once each: they report their own figures.
+scenario() { # file, bench regexp, extra flags
+	local f=$1 re=$2; shift 2
+	record "$f" "cd bench && go test -run '^\$' -bench '$re' -benchmem $* -tags '$TAGS' -timeout 20m ."
+	echo "== $f"
+	(cd bench && $GO test -run '^$' -bench "$re" -benchmem "$@" -tags "$TAGS" -timeout 20m .) | tee "$OUT/$f"
+}
+scenario goodput.txt '^BenchmarkGoodput$' -benchtime=1x
+scenario outage.txt '^BenchmarkOutage$' -benchtime=1x
+scenario stream.txt '^BenchmarkTTFB$' -benchtime=1000x -count=5
+scenario heap.txt '^BenchmarkStreamHeap$' -benchtime=3x
+scenario scale.txt '^BenchmarkWaiters10k$' -benchtime=3x
+
+# Every other module's own benchmarks (go.work), in the same run.
+record modules.txt "for m in \$(go list -m -f '{{.Dir}}' | grep -v /bench\$); do (cd \$m && go test -run '^\$' -bench . -benchmem -benchtime=$MODULE_TIME -count=$MODULE_COUNT -timeout 10m ./...); done"
+: >"$OUT/modules.txt"
+for m in $($GO list -m -f '{{.Dir}}' | grep -v '/bench$'); do
+	echo "== module $m"
+	(cd "$m" && $GO test -run '^$' -bench . -benchmem -benchtime="$MODULE_TIME" -count="$MODULE_COUNT" -timeout 10m ./...) | grep -v '^ok\|no test files' | tee -a "$OUT/modules.txt" || echo "benchmarks of module ./$(realpath --relative-to=. "$m" | sed "s/^\.$//") failed (exit status of go test)" | tee -a "$OUT/modules.txt"
+done
+
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs' || echo ' (with local changes)')"
+	echo "go: $($GO env GOVERSION) $($GO env GOOS)/$($GO env GOARCH)"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+	echo "sluice parts measured: ${TAGS:-none}"
+	echo "pending (not on main): ${missing[*]:-none}"
+	echo "wall time of make bench: $(($(date +%s) - started)) s"
+} >"$OUT/meta.txt"
+(cd bench && $GO run ./cmd/benchreport -dir "../$OUT" -out ../docs/benchmarks.md)
+echo "wrote docs/benchmarks.md and $OUT/"

@@ -1,0 +1,14 @@
+//go:build sluice_new
+
+package bench
+
+import (
+	"time"
+
+	"github.com/sluicehq/sluice/transport"
+)
+
+// sluiceWindow tells sluice's limiter the quota window of the fake.
+func sluiceWindow(w time.Duration) transport.Option {
+	return transport.WithWindow(w)
+}
