@@ -19,41 +19,24 @@ OUT=docs/bench
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt "$OUT"/commands.tsv
 
-# Which parts of sluice are on this branch: each sets a build tag that
-# compiles the matching bench/sluice_*.go; a missing part shows as
-# "pending" in the report instead of failing the build.
-tags=() missing=()
-part() { # tag, description, grep pattern, files...
-	local tag=$1 what=$2 pat=$3; shift 3
-	if grep -qsE "$pat" "$@"; then tags+=("$tag"); else missing+=("$what"); fi
-}
-part sluice_new     transport.New     '^func New\(' transport/*.go
-part sluice_meter   transport.Meter   '^func Meter\(' transport/*.go
-part sluice_retry   transport.Retry   '^func Retry\(' transport/*.go
-part sluice_breaker transport.Breaker '^func Breaker\(' transport/*.go
-part sluice_limit   transport.Limit   '^func Limit\(' transport/*.go
-part sluice_attempt transport.Attempt '^func Attempt\(' transport/*.go
-part sluice_limiter limiter.New       '^func New\(' limiter/*.go
-TAGS=$(IFS=,; echo "${tags[*]-}")
-
 record() { printf '%s\t%s\n' "$1" "$2" >>"$OUT/commands.tsv"; }
 started=$(date +%s)
 
 # 1. Overhead: all rows in one `go test -bench` run, repeated in rounds so
 # the noise of a shared machine hits every row alike.
-cmd="cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^BenchmarkOverhead\$' -benchmem -benchtime=$BENCHTIME -count=1 -tags '$TAGS' .   # for i in 1..$ROUNDS, appended (BENCH_ROUND rotates the order of the rows)"
+cmd="cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^BenchmarkOverhead\$' -benchmem -benchtime=$BENCHTIME -count=1 .   # for i in 1..$ROUNDS, appended (BENCH_ROUND rotates the order of the rows)"
 record overhead.txt "$cmd"
 for i in $(seq "$ROUNDS"); do
 	echo "== overhead round $i/$ROUNDS"
-	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkOverhead$' -benchmem -benchtime="$BENCHTIME" -count=1 -tags "$TAGS" .) | tee -a "$OUT/overhead.txt"
+	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkOverhead$' -benchmem -benchtime="$BENCHTIME" -count=1 .) | tee -a "$OUT/overhead.txt"
 done
 
 # 2–5. Scenarios, once each: they report their own figures.
 scenario() { # file, bench regexp, extra flags
 	local f=$1 re=$2; shift 2
-	record "$f" "cd bench && go test -run '^\$' -bench '$re' -benchmem $* -tags '$TAGS' -timeout 20m ."
+	record "$f" "cd bench && go test -run '^\$' -bench '$re' -benchmem $* -timeout 20m ."
 	echo "== $f"
-	(cd bench && $GO test -run '^$' -bench "$re" -benchmem "$@" -tags "$TAGS" -timeout 20m .) | tee "$OUT/$f"
+	(cd bench && $GO test -run '^$' -bench "$re" -benchmem "$@" -timeout 20m .) | tee "$OUT/$f"
 }
 scenario goodput.txt '^BenchmarkGoodput$' -benchtime=1x
 scenario outage.txt '^BenchmarkOutage$' -benchtime=1x
@@ -74,8 +57,6 @@ done
 	echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs' || echo ' (with local changes)')"
 	echo "go: $($GO env GOVERSION) $($GO env GOOS)/$($GO env GOARCH)"
 	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-	echo "sluice parts measured: ${TAGS:-none}"
-	echo "pending (not on main): ${missing[*]:-none}"
 	echo "wall time of make bench: $(($(date +%s) - started)) s"
 } >"$OUT/meta.txt"
 (cd bench && $GO run ./cmd/benchreport -dir "../$OUT" -out ../docs/benchmarks.md)

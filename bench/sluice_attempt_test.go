@@ -1,5 +1,3 @@
-//go:build sluice_attempt
-
 package bench
 
 import (

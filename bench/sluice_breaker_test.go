@@ -1,5 +1,3 @@
-//go:build sluice_breaker
-
 package bench
 
 import (

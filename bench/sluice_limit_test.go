@@ -1,5 +1,3 @@
-//go:build sluice_limit
-
 package bench
 
 import (

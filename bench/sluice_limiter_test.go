@@ -1,5 +1,3 @@
-//go:build sluice_limiter
-
 package bench
 
 import (

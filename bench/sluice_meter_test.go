@@ -1,5 +1,3 @@
-//go:build sluice_meter
-
 package bench
 
 import (

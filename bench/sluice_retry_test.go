@@ -1,5 +1,3 @@
-//go:build sluice_retry
-
 package bench
 
 import (

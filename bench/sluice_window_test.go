@@ -1,5 +1,3 @@
-//go:build sluice_new
-
 package bench
 
 import (
