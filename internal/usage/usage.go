@@ -94,10 +94,17 @@ var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io
 func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
 	_ = api
 	r := &reader{body: body, done: done, kind: kind}
-	r.sse.total = &r.total
-	r.stream = isEventStream(contentType)
+	if r.stream = isEventStream(contentType); r.stream {
+		r.sse = ssePool.Get().(*sseScanner)
+		*r.sse = sseScanner{total: &r.total}
+	}
 	return r
 }
+
+// ssePool recycles the SSE scanners: each holds a 2 KB event buffer, and a
+// busy client opens streams all the time. A scanner goes back to the pool
+// when its reader finishes; a finished reader never touches it again.
+var ssePool = sync.Pool{New: func() any { return new(sseScanner) }}
 
 func isEventStream(ct string) bool {
 	const es = "text/event-stream"
@@ -113,7 +120,7 @@ type reader struct {
 
 	mu       sync.Mutex // guards the fields below, between Read and Close
 	finished bool
-	sse      sseScanner
+	sse      *sseScanner // streams only; nil once finished
 	js       jsonScanner
 	total    tally
 }
@@ -166,6 +173,10 @@ func (r *reader) finish(err error) {
 	}
 	if r.done != nil {
 		r.done(r.usage(), err)
+	}
+	if r.sse != nil {
+		ssePool.Put(r.sse)
+		r.sse = nil
 	}
 }
 
