@@ -289,21 +289,21 @@ func secretsSpanText(s sdktrace.ReadOnlySpan) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s kind=%s status=%s %q scope=%s", s.Name(), s.SpanKind(), s.Status().Code, s.Status().Description, s.InstrumentationScope().Name)
 	for _, kv := range s.Attributes() {
-		fmt.Fprintf(&sb, " %s=%s", kv.Key, kv.Value.Emit())
+		fmt.Fprintf(&sb, " %s=%s", kv.Key, kv.Value.String())
 	}
 	for _, e := range s.Events() {
 		fmt.Fprintf(&sb, " event %s", e.Name)
 		for _, kv := range e.Attributes {
-			fmt.Fprintf(&sb, " %s=%s", kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&sb, " %s=%s", kv.Key, kv.Value.String())
 		}
 	}
 	for _, l := range s.Links() {
 		for _, kv := range l.Attributes {
-			fmt.Fprintf(&sb, " link %s=%s", kv.Key, kv.Value.Emit())
+			fmt.Fprintf(&sb, " link %s=%s", kv.Key, kv.Value.String())
 		}
 	}
 	for _, kv := range s.Resource().Attributes() {
-		fmt.Fprintf(&sb, " resource %s=%s", kv.Key, kv.Value.Emit())
+		fmt.Fprintf(&sb, " resource %s=%s", kv.Key, kv.Value.String())
 	}
 	return sb.String()
 }
