@@ -9,7 +9,7 @@ FUZZTIME    ?= 10s
 TESTFLAGS   ?= -race -count=1 -timeout 20m
 JAEGER_BIN  ?= $(CURDIR)/bin/jaeger
 
-.PHONY: all demo test lint vet bench fuzz cover jaeger jaeger-demo otlp-demo tidy
+.PHONY: all demo deps test lint vet bench fuzz cover jaeger jaeger-demo otlp-demo tidy
 
 all: lint test
 
@@ -17,8 +17,16 @@ all: lint test
 demo:
 	cd examples && $(GO) run ./quickstart
 
+## deps: what the tests need beyond Go: redis-server (Debian package) and
+## the Jaeger binary (built from source, minutes the first time).
+deps: jaeger
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "== installing redis-server"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing: install it (Debian: apt-get install redis-server)"; exit 1; fi; }
+
 ## test: the whole suite, race detector on, every module of the workspace.
-test:
+test: deps
 	@fail=0; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && SLUICE_JAEGER_BIN=$(JAEGER_BIN) $(GO) test $(TESTFLAGS) ./...) || fail=1; done; exit $$fail
 
 ## lint: go vet and staticcheck (pinned) on every module.

@@ -24,19 +24,22 @@ type bucket struct {
 	reset   time.Time // provider-reported reset
 }
 
-// advance refills the bucket up to now.
+// advance refills the bucket up to now. Callers' clocks are read at
+// different moments, so a now earlier than the last one is ignored rather
+// than moving the bucket back in time (which would refill it twice).
 func (b *bucket) advance(now time.Time, window time.Duration) {
-	if b.limit <= 0 {
-		b.last = now
+	el := now.Sub(b.last)
+	if el <= 0 {
 		return
 	}
-	if el := now.Sub(b.last); el > 0 {
-		b.level += b.limit * float64(el) / float64(window)
-		if b.level > b.limit {
-			b.level = b.limit
-		}
-	}
 	b.last = now
+	if b.limit <= 0 {
+		return
+	}
+	b.level += b.limit * float64(el) / float64(window)
+	if b.level > b.limit {
+		b.level = b.limit
+	}
 }
 
 // wait returns how long until the bucket holds n, 0 if it does now.
@@ -72,7 +75,9 @@ func (b *bucket) setLimit(eff int64, now time.Time) {
 		b.limit = float64(eff)
 		b.level = b.limit - used
 	}
-	b.last = now
+	if now.After(b.last) {
+		b.last = now
+	}
 }
 
 func (b *bucket) state() BucketState {

@@ -108,6 +108,7 @@ type keyState struct {
 	climit       float64 // concurrency cap, 0 = none
 	seen         bool    // a response has come back for this key
 	blockReason  Reason  // what the head waits for
+	lastBlock    Reason  // what the head last waited for: why the queue behind it waited
 	blockedUntil time.Time
 	last         State // the store's state at lastAt
 	lastAt       time.Time
@@ -201,6 +202,7 @@ func (l *Limiter) enter(ctx context.Context, ks *keyState, r *Reservation, p Pri
 			return &WaitError{Reason: reason, Wait: w, Left: dl.Sub(now)}
 		}
 	}
+	r.queued = true
 	l.queue(ks, r, p, false)
 	if p == Interactive && ks.head {
 		ks.wake() // a batch head yields to it
@@ -273,6 +275,11 @@ func (ks *keyState) handoff() {
 	ks.dequeued(w)
 	w.state, w.reason = waitPromoted, ks.blockReason
 	if w.reason == ReasonNone {
+		// The head was just granted: this waiter queued behind heads that
+		// waited for lastBlock.
+		w.reason = ks.lastBlock
+	}
+	if w.reason == ReasonNone {
 		w.reason = ReasonConcurrency
 	}
 	ks.head = true
@@ -289,7 +296,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 		}
 	}()
 	now := r.start
-	for first := true; ; first = false {
+	for first := !r.queued; ; first = false {
 		if !first {
 			now = time.Now()
 		}
@@ -307,6 +314,9 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 		}
 		reason := l.localBlock(ks)
 		ks.blockReason = reason
+		if reason != ReasonNone {
+			ks.lastBlock = reason
+		}
 		ks.mu.Unlock()
 		var until time.Time
 		if reason == ReasonNone {
@@ -338,10 +348,11 @@ func (l *Limiter) granted(ks *keyState, r *Reservation, d *Decision, now time.Ti
 		for k, b := range d.State.Buckets {
 			r.charged[k] = b.Limit > 0
 		}
+		r.grantedAt = now
 		ks.pushUnacked(r)
 		ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
 	} else {
-		ks.blockReason, ks.blockedUntil = d.Reason, d.RetryAt
+		ks.blockReason, ks.blockedUntil, ks.lastBlock = d.Reason, d.RetryAt, d.Reason
 	}
 	ks.mu.Unlock()
 	if d.OK {
@@ -437,10 +448,15 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
 	key := ks.key
 	ks.mu.Lock()
-	ks.seen = true
 	pending := ks.pendingAfter(r)
 	ks.mu.Unlock()
-	defer ks.wake()
+	defer func() {
+		// Only now may the first wave end: the learned limits are in place.
+		ks.mu.Lock()
+		ks.seen = true
+		ks.mu.Unlock()
+		ks.wake()
+	}()
 	if o.Empty() {
 		return nil
 	}
@@ -516,6 +532,11 @@ func storeErr(err error) error {
 	return fmt.Errorf("limiter: store: %w", err)
 }
 
+// reorderWindow bounds how much earlier than an observed request another one
+// may have been granted and still reach the provider after it. Counting
+// those as pending lowers the level by a constant, not the rate.
+const reorderWindow = 50 * time.Millisecond
+
 func (ks *keyState) pushUnacked(r *Reservation) {
 	r.uprev, r.unext, r.inUnacked = ks.unacked.tail, nil, true
 	if ks.unacked.tail != nil {
@@ -543,7 +564,7 @@ func (ks *keyState) removeUnacked(r *Reservation) {
 	r.uprev, r.unext, r.inUnacked = nil, nil, false
 }
 
-// pendingAfter sums the charged cost of the unacknowledged reservations
+// pendingAfter sums the cost of the unacknowledged reservations
 // granted after r (all of them when r is nil) and acknowledges r: the
 // provider's remaining in r's response counted r and, most likely, the
 // requests sent before it, but not those sent after. ks.mu must be held.
@@ -555,14 +576,18 @@ func (ks *keyState) pendingAfter(r *Reservation) Cost {
 			return sum
 		}
 		from = r.unext
+		// Requests granted just before r may still have reached the
+		// provider after it: goroutines are rescheduled between reserve
+		// and send. Count those granted within reorderWindow too.
+		for x := r.uprev; x != nil && r.grantedAt.Sub(x.grantedAt) < reorderWindow; x = x.uprev {
+			addCost(&sum, &x.cost, 1)
+		}
 		ks.removeUnacked(r)
 	}
+	// Count every reservation, charged or not: one granted while its bucket
+	// was unknown is still a request the provider will count.
 	for x := from; x != nil; x = x.unext {
-		for k := range sum {
-			if x.charged[k] {
-				sum[k] += x.cost[k]
-			}
-		}
+		addCost(&sum, &x.cost, 1)
 	}
 	return sum
 }

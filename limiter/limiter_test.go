@@ -230,14 +230,16 @@ func TestLearnedLimitsAndFirstWave(t *testing.T) {
 	}()
 	waitFor(t, "third acquire to queue behind the first wave", func() bool { return l.StatsFor("k").Queued == 1 })
 	var o limiter.Observation
-	o[limiter.Requests] = limiter.Reading{Limit: 5, Remaining: 2, HasRemaining: true}
-	if err := l.Observe(context.Background(), "k", o); err != nil {
+	// a's response: the provider counted a and one earlier request, not b,
+	// which was sent after a.
+	o[limiter.Requests] = limiter.Reading{Limit: 5, Remaining: 3, HasRemaining: true}
+	if err := a.Observe(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	r := <-third
 	st := l.StatsFor("k")
 	if st.Limits[limiter.Requests] != 5 || st.Remaining[limiter.Requests] > 1.01 {
-		t.Fatalf("stats = %+v, want limit 5 and remaining ~1 after the third request", st)
+		t.Fatalf("stats = %+v, want limit 5 and remaining ~1 (3 - b pending - the third)", st)
 	}
 	for _, x := range []*limiter.Reservation{a, b, r} {
 		x.Release()

@@ -17,7 +17,9 @@ type Reservation struct {
 	model     string
 	bytes     int64
 	estimated bool // input tokens were estimated from bytes
+	queued    bool // waited in the queue before leading
 	start     time.Time
+	grantedAt time.Time
 	waits     [6]time.Duration // by reasonIndex
 	ended     atomic.Bool
 	// charged says which buckets had a limit when the reservation was

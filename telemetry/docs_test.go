@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // TestDocsListEveryName keeps docs/telemetry.md true: every span, event,
@@ -68,4 +71,17 @@ func stringValue(e ast.Expr) (string, bool) {
 	}
 	s, err := strconv.Unquote(lit.Value)
 	return s, err == nil
+}
+
+func TestDisabled(t *testing.T) {
+	if Resolve().Disabled() {
+		t.Error("the global providers count as disabled")
+	}
+	p := Resolve(WithTracerProvider(tracenoop.NewTracerProvider()), WithMeterProvider(metricnoop.NewMeterProvider()))
+	if !p.Disabled() {
+		t.Error("explicit no-op providers do not count as disabled")
+	}
+	if Resolve(WithTracerProvider(tracenoop.NewTracerProvider())).Disabled() {
+		t.Error("a no-op tracer with the global meter counts as disabled")
+	}
 }

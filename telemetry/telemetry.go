@@ -19,7 +19,9 @@ package telemetry
 import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // ScopeName is the instrumentation scope of every tracer and meter sluice
@@ -69,3 +71,14 @@ func (p Providers) Tracer() trace.Tracer { return p.TracerProvider.Tracer(ScopeN
 
 // Meter returns sluice's meter from p.
 func (p Providers) Meter() metric.Meter { return p.MeterProvider.Meter(ScopeName) }
+
+// Disabled reports whether both providers are OpenTelemetry's no-op
+// providers, passed explicitly: nothing would be recorded, so a layer may
+// skip its instrumentation altogether (the attempt layer then adds no
+// otelhttp wrapper). The global providers never count as disabled, since an
+// SDK may be installed behind them later.
+func (p Providers) Disabled() bool {
+	_, noTraces := p.TracerProvider.(tracenoop.TracerProvider)
+	_, noMetrics := p.MeterProvider.(metricnoop.MeterProvider)
+	return noTraces && noMetrics
+}

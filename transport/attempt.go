@@ -17,12 +17,17 @@ import (
 // Spans and otelhttp's metrics go to the providers given with
 // WithTelemetry. An attempt span ends when its response body is read to
 // EOF or closed, so callers must close bodies (the retry layer closes every
-// body it discards). A nil next means http.DefaultTransport.
+// body it discards). A nil next means http.DefaultTransport. With both
+// providers explicitly no-op (telemetry.Providers.Disabled) there is nothing
+// to record, and Attempt returns next itself.
 func Attempt(next http.RoundTripper, opts ...Option) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
 	c := newConfig(opts)
+	if c.tel.Disabled() {
+		return next
+	}
 	return otelhttp.NewTransport(resendCount{next},
 		otelhttp.WithTracerProvider(c.tel.TracerProvider),
 		otelhttp.WithMeterProvider(c.tel.MeterProvider),

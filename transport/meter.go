@@ -69,6 +69,7 @@ type meterCall struct {
 	host     string
 	port     int
 	injected bool
+	sdkSpan  bool // the SDK made the GenAI span; ours is sluice.call
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -128,12 +129,16 @@ func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 	ctx := req.Context()
 	op := c.api.Operation()
 	name, kind := strings.TrimSpace(op+" "+c.fields.Model), trace.SpanKindClient
-	if sdkSpansCall(ctx, req) {
+	var attrs []attribute.KeyValue
+	if c.sdkSpan = sdkSpansCall(ctx, req); c.sdkSpan {
+		// The SDK's span already carries the gen_ai.* request and usage
+		// attributes: sluice.call adds only what the SDK lacks.
 		name, kind = telemetry.SpanCall, trace.SpanKindInternal
-	}
-	attrs := append(c.attrs(), telemetry.AttrRequestStream.Bool(c.fields.Stream))
-	if c.fields.MaxTokens > 0 {
-		attrs = append(attrs, telemetry.AttrRequestMaxTokens.Int64(c.fields.MaxTokens))
+	} else {
+		attrs = append(c.attrs(), telemetry.AttrRequestStream.Bool(c.fields.Stream))
+		if c.fields.MaxTokens > 0 {
+			attrs = append(attrs, telemetry.AttrRequestMaxTokens.Int64(c.fields.MaxTokens))
+		}
 	}
 	if c.injected {
 		attrs = append(attrs, telemetry.AttrUsageIncludeInjected.Bool(true))
@@ -191,15 +196,19 @@ func (c *meterCall) done(u usage.Usage, err error) {
 		attrs = append(attrs, telemetry.AttrErrorType.String(errType))
 		c.span.SetStatus(codes.Error, errType)
 	}
-	c.span.SetAttributes(attrs...)
 	c.span.SetAttributes(telemetry.AttrUsageKnown.Bool(u.Known))
-	if u.Known {
+	if !c.sdkSpan {
+		c.span.SetAttributes(attrs...)
+	}
+	if u.Known && !c.sdkSpan {
 		c.span.SetAttributes(
 			telemetry.AttrUsageInputTokens.Int64(u.TotalInputTokens()),
 			telemetry.AttrUsageOutputTokens.Int64(u.OutputTokens),
 			telemetry.AttrUsageCacheRead.Int64(u.CacheReadInputTokens),
 			telemetry.AttrUsageCacheCreation.Int64(u.CacheCreationInputTokens),
 			telemetry.AttrUsageReasoning.Int64(u.ReasoningTokens))
+	}
+	if u.Known {
 		c.m.ins.recordTokens(c.ctx, u.TotalInputTokens(), u.OutputTokens, attrs)
 	}
 	c.m.ins.recordDuration(c.ctx, d, attrs)

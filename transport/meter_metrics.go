@@ -32,7 +32,13 @@ func newMeterInstruments(m metric.Meter) meterInstruments {
 	return ins
 }
 
+// Each record first asks Enabled, so that with a no-op MeterProvider the
+// attribute sets (an allocation and a sort each) are never built.
+
 func (ins meterInstruments) recordTokens(ctx context.Context, in, out int64, attrs []attribute.KeyValue) {
+	if !ins.tokens.Enabled(ctx) {
+		return
+	}
 	n := len(attrs)
 	a := append(attrs[:n:n], telemetry.AttrTokenType.String(telemetry.TokenTypeInput))
 	ins.tokens.Record(ctx, in, metric.WithAttributes(a...))
@@ -41,9 +47,15 @@ func (ins meterInstruments) recordTokens(ctx context.Context, in, out int64, att
 }
 
 func (ins meterInstruments) recordDuration(ctx context.Context, d time.Duration, attrs []attribute.KeyValue) {
+	if !ins.duration.Enabled(ctx) {
+		return
+	}
 	ins.duration.Record(ctx, d.Seconds(), metric.WithAttributes(attrs...))
 }
 
 func (ins meterInstruments) recordFirstChunk(ctx context.Context, d time.Duration, attrs []attribute.KeyValue) {
+	if !ins.firstChunk.Enabled(ctx) {
+		return
+	}
 	ins.firstChunk.Record(ctx, d.Seconds(), metric.WithAttributes(attrs...))
 }

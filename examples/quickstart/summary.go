@@ -86,7 +86,7 @@ func attr(set attribute.Set, k attribute.Key) string {
 	if !ok {
 		return "?"
 	}
-	return v.Emit()
+	return v.String()
 }
 
 // printSummary prints the comparison table; base may be nil.

@@ -91,8 +91,15 @@ func TestJaegerTraceOfRateLimitedCall(t *testing.T) {
 		t.Fatalf("under the SDK span: %v, want one %s", names(calls), telemetry.SpanCall)
 	}
 	call := calls[0]
-	if got := call.Tag(string(telemetry.AttrUsageInputTokens)); jsonInt(got) != msg.Usage.InputTokens {
-		t.Errorf("call span input tokens = %v, want %d", got, msg.Usage.InputTokens)
+	// The SDK's span carries the usage; sluice.call does not repeat it.
+	if got := roots[0].Tag(string(telemetry.AttrUsageInputTokens)); jsonInt(got) != msg.Usage.InputTokens {
+		t.Errorf("SDK span input tokens = %v, want %d", got, msg.Usage.InputTokens)
+	}
+	if got := call.Tag(string(telemetry.AttrUsageInputTokens)); got != nil {
+		t.Errorf("%s repeats the SDK span's gen_ai.usage.input_tokens (%v)", call.OperationName, got)
+	}
+	if got := call.Tag(string(telemetry.AttrUsageKnown)); got != true {
+		t.Errorf("%s sluice.usage.known = %v, want true", call.OperationName, got)
 	}
 	attempts := kids[call.SpanID]
 	if len(attempts) != 2 {

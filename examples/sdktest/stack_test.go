@@ -49,13 +49,19 @@ func stackTokenSums(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
 }
 
 // The documented wiring — transport.New(nil) and WithMaxRetries(0) — under
-// a quota far below demand and a seeded mix of 529s and 500s: every call
-// succeeds, only the first wave meets a 429, and the token metrics equal
-// what the server counted.
-func TestStackAnthropicUnderQuotaAndFaults(t *testing.T) {
+// a quota far below demand and a seeded mix of 529s and 500s, through both
+// real SDKs: every call succeeds, only the first wave meets a 429, and the
+// token metrics equal what the server counted.
+func TestStackUnderQuotaAndFaults(t *testing.T) {
+	for _, sdk := range []string{"anthropic", "openai"} {
+		t.Run(sdk, func(t *testing.T) { stackUnderQuota(t, sdk) })
+	}
+}
+
+func stackUnderQuota(t *testing.T, sdk string) {
 	srv := llmtest.NewServer(llmtest.Config{
 		Window: time.Second,
-		Quota:  llmtest.Quota{Requests: 30, InputTokens: 20000, OutputTokens: 2400},
+		Quota:  llmtest.Quota{Requests: 30, InputTokens: 20000, OutputTokens: 2400, Tokens: 22000},
 		Seed:   7,
 		Faults: []llmtest.Fault{
 			{Kind: llmtest.FaultStatus, Status: 529, Probability: 0.03},
@@ -69,10 +75,18 @@ func TestStackAnthropicUnderQuotaAndFaults(t *testing.T) {
 		transport.WithBackoff(20*time.Millisecond, 200*time.Millisecond),
 		transport.WithTelemetry(telemetry.WithMeterProvider(mp)))
 	defer tr.Close()
-	client := anthropic.NewClient(
-		aoption.WithHTTPClient(&http.Client{Transport: tr}),
-		aoption.WithMaxRetries(0),
-		aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("stack-key"))
+	hc := &http.Client{Transport: tr}
+	var call func(ctx context.Context, i int) error
+	switch sdk {
+	case "anthropic":
+		c := anthropic.NewClient(aoption.WithHTTPClient(hc), aoption.WithMaxRetries(0),
+			aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("stack-key"))
+		call = func(ctx context.Context, i int) error { return stackAnthropicCall(ctx, c, i) }
+	case "openai":
+		c := openai.NewClient(ooption.WithHTTPClient(hc), ooption.WithMaxRetries(0),
+			ooption.WithBaseURL(srv.URL+"/v1/"), ooption.WithAPIKey("stack-key"))
+		call = func(ctx context.Context, i int) error { return stackOpenAICall(ctx, c, i) }
+	}
 
 	const calls, workers = 150, 25
 	jobs := make(chan int)
@@ -85,7 +99,7 @@ func TestStackAnthropicUnderQuotaAndFaults(t *testing.T) {
 			defer wg.Done()
 			for i := range jobs {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				err := stackAnthropicCall(ctx, client, i)
+				err := call(ctx, i)
 				cancel()
 				if err != nil {
 					mu.Lock()
@@ -102,8 +116,9 @@ func TestStackAnthropicUnderQuotaAndFaults(t *testing.T) {
 	wg.Wait()
 	for _, err := range failed {
 		var ae *anthropic.Error
-		if !errors.As(err, &ae) {
-			t.Errorf("error is neither success nor *anthropic.Error: %T %v", err, err)
+		var oe *openai.Error
+		if !errors.As(err, &ae) && !errors.As(err, &oe) {
+			t.Errorf("error is neither success nor the SDK's own error: %T %v", err, err)
 		}
 	}
 	if len(failed) > 0 {
@@ -120,6 +135,25 @@ func TestStackAnthropicUnderQuotaAndFaults(t *testing.T) {
 	}
 	t.Logf("arrivals %d, 429s %d, 529s %d, 500s %d, tokens %d/%d",
 		st.Arrivals, st.RateLimited, st.ByStatus[529], st.ByStatus[500], st.InputTokens, st.OutputTokens)
+}
+
+func stackOpenAICall(ctx context.Context, c openai.Client, i int) error {
+	p := openai.ChatCompletionNewParams{
+		Model:               "gpt-stack",
+		MaxCompletionTokens: openai.Int(int64(16 + i%3*16)),
+		Messages: []openai.ChatCompletionMessageParamUnion{
+			openai.UserMessage(strings.Repeat(fmt.Sprintf("call %d ", i), 5+i%40))},
+	}
+	if i%3 == 0 {
+		p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+		s := c.Chat.Completions.NewStreaming(ctx, p)
+		defer s.Close()
+		for s.Next() {
+		}
+		return s.Err()
+	}
+	_, err := c.Chat.Completions.New(ctx, p)
+	return err
 }
 
 func stackAnthropicCall(ctx context.Context, c anthropic.Client, i int) error {

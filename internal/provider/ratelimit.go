@@ -39,46 +39,94 @@ type RateLimits struct {
 // Values that do not parse, and negative ones, are ignored. ok is false when
 // h holds no usable rate-limit header at all.
 func ParseRateLimits(h http.Header, now time.Time) (rl RateLimits, ok bool) {
-	anth := func(kind string) RateLimit {
-		p := "anthropic-ratelimit-" + kind + "-"
-		return RateLimit{
-			Limit:     parseCount(h.Get(p + "limit")),
-			Remaining: parseCount(h.Get(p + "remaining")), HasRemaining: validCount(h.Get(p + "remaining")),
-			Reset: parseRFC3339(h.Get(p + "reset")),
-		}
-	}
-	oai := func(kind string) RateLimit {
-		return RateLimit{
-			Limit:     parseCount(h.Get("x-ratelimit-limit-" + kind)),
-			Remaining: parseCount(h.Get("x-ratelimit-remaining-" + kind)), HasRemaining: validCount(h.Get("x-ratelimit-remaining-" + kind)),
-			Reset: parseRelative(h.Get("x-ratelimit-reset-"+kind), now),
-		}
-	}
 	rl = RateLimits{
-		Requests:     anth("requests"),
-		Tokens:       anth("tokens"),
-		InputTokens:  anth("input-tokens"),
-		OutputTokens: anth("output-tokens"),
+		Requests:     anthropicLimit(h, &anthropicRequests),
+		Tokens:       anthropicLimit(h, &anthropicTokens),
+		InputTokens:  anthropicLimit(h, &anthropicInput),
+		OutputTokens: anthropicLimit(h, &anthropicOutput),
 	}
 	if !rl.Requests.known() {
-		rl.Requests = oai("requests")
+		rl.Requests = openAILimit(h, &openAIRequests, now)
 	}
 	if !rl.Tokens.known() {
-		rl.Tokens = oai("tokens")
+		rl.Tokens = openAILimit(h, &openAITokens, now)
 	}
 	ok = rl.Requests.known() || rl.Tokens.known() || rl.InputTokens.known() || rl.OutputTokens.known()
 	return rl, ok
+}
+
+// limitHeaders are the canonical names of one limit's three headers. They
+// are computed once: every response is parsed, and building and
+// canonicalising 18 header names per response was the costliest part of it.
+type limitHeaders struct{ limit, remaining, reset string }
+
+func anthropicHeaders(kind string) limitHeaders {
+	p := "anthropic-ratelimit-" + kind + "-"
+	return limitHeaders{
+		http.CanonicalHeaderKey(p + "limit"),
+		http.CanonicalHeaderKey(p + "remaining"),
+		http.CanonicalHeaderKey(p + "reset"),
+	}
+}
+
+func openAIHeaders(kind string) limitHeaders {
+	return limitHeaders{
+		http.CanonicalHeaderKey("x-ratelimit-limit-" + kind),
+		http.CanonicalHeaderKey("x-ratelimit-remaining-" + kind),
+		http.CanonicalHeaderKey("x-ratelimit-reset-" + kind),
+	}
+}
+
+var (
+	anthropicRequests = anthropicHeaders("requests")
+	anthropicTokens   = anthropicHeaders("tokens")
+	anthropicInput    = anthropicHeaders("input-tokens")
+	anthropicOutput   = anthropicHeaders("output-tokens")
+	openAIRequests    = openAIHeaders("requests")
+	openAITokens      = openAIHeaders("tokens")
+)
+
+// get is h.Get for a name already in canonical form.
+func get(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func anthropicLimit(h http.Header, n *limitHeaders) RateLimit {
+	rem := get(h, n.remaining)
+	return RateLimit{
+		Limit:     parseCount(get(h, n.limit)),
+		Remaining: parseCount(rem), HasRemaining: validCount(rem),
+		Reset: parseRFC3339(get(h, n.reset)),
+	}
+}
+
+func openAILimit(h http.Header, n *limitHeaders, now time.Time) RateLimit {
+	rem := get(h, n.remaining)
+	return RateLimit{
+		Limit:     parseCount(get(h, n.limit)),
+		Remaining: parseCount(rem), HasRemaining: validCount(rem),
+		Reset: parseRelative(get(h, n.reset), now),
+	}
 }
 
 // maxCount bounds counts so that sums of them cannot overflow.
 const maxCount = 1 << 53
 
 func validCount(v string) bool {
+	if v == "" {
+		return false
+	}
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	return err == nil && n >= 0 && n < maxCount
 }
 
 func parseCount(v string) int64 {
+	if v == "" {
+		return 0
+	}
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 || n >= maxCount {
 		return 0
@@ -87,6 +135,9 @@ func parseCount(v string) int64 {
 }
 
 func parseRFC3339(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
 	if err != nil {
 		return time.Time{}
