@@ -8,9 +8,16 @@ import (
 	"github.com/sluicehq/sluice/internal/provider"
 )
 
-// hostileRead reads body to its end through NewReader in 32 KiB reads and
-// returns what done received, how often, and the bytes allocated.
-func hostileRead(t *testing.T, body *endless, ct string) (Usage, error, int, uint64) {
+// hostileResult is what done received, how often, and the bytes allocated.
+type hostileResult struct {
+	u     Usage
+	err   error
+	calls int
+	grown uint64
+}
+
+// hostileRead reads body to its end through NewReader in 32 KiB reads.
+func hostileRead(t *testing.T, body *endless, ct string) hostileResult {
 	t.Helper()
 	var (
 		got   Usage
@@ -29,7 +36,7 @@ func hostileRead(t *testing.T, body *endless, ct string) (Usage, error, int, uin
 		}
 		r.Close()
 	})
-	return got, err, calls, grown
+	return hostileResult{got, err, calls, grown}
 }
 
 // Bodies built to hurt a streaming parser — huge bodies without usage,
@@ -70,7 +77,8 @@ func TestHostileBodies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err, calls, grown := hostileRead(t, tt.body, tt.ct)
+			res := hostileRead(t, tt.body, tt.ct)
+			got, err, calls, grown := res.u, res.err, res.calls, res.grown
 			tt.want.Provider = provider.Anthropic
 			if calls != 1 {
 				t.Fatalf("done called %d times, want once", calls)
