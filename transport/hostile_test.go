@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -374,4 +375,32 @@ func TestHostileBodyFailsHalfway(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzIsHardLimit feeds hostile 429 bodies to the hard-limit check: it must
+// not panic, and it may only say "hard limit" for a body that names one of
+// the codes or says "Request too large".
+func FuzzIsHardLimit(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"error","error":{"type":"rate_limit_error","message":"slow down","details":{"error_code":"enforced_spend_limit_reached"}}}`,
+		`{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`,
+		`{"error":{"message":"Request too large for gpt-4o on tokens per min (TPM)","type":"tokens","code":"rate_limit_exceeded"}}`,
+		`{"error":{"code":42,"details":null}}`, `{"error":null}`, `[1,2]`, `not json insufficient_quota`, "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !isHardLimit(body) {
+			return
+		}
+		for _, c := range append(hardLimitCodes, "Request too large") {
+			if bytes.Contains(body, []byte(c)) {
+				return
+			}
+		}
+		if json.Valid(body) && bytes.Contains(body, []byte(`\u`)) {
+			return // an escaped code decodes to one of them
+		}
+		t.Fatalf("hard limit found in a body naming none: %q", body)
+	})
 }
