@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/telemetry"
 )
 
@@ -23,7 +24,8 @@ import (
 // What counts: a 5xx response (529 included) or a transport error is a
 // failure; any other response, 429 included — quota is the limiter's and
 // the retry layer's business — is a success; other 4xx responses and calls
-// whose context ended (canceled or past its deadline) are not counted. The
+// whose context ended (canceled or past its deadline) or that the limiter
+// below refused (closed, queue full, too large) are not counted. The
 // breaker opens when the failures over a rolling window reach a ratio of the
 // calls, once the window holds a minimum of calls (BreakerSettings).
 //
@@ -108,7 +110,8 @@ var (
 func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, ErrBreakerOpen) {
+			errors.Is(err, ErrBreakerOpen) || limiterRefusal(err) || errors.Is(err, limiter.ErrQueueFull) {
+			// Refused before reaching the network: says nothing of the API.
 			return errBreakerExcluded
 		}
 		return errBreakerFailure

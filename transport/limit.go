@@ -39,7 +39,8 @@ func Limit(next http.RoundTripper, opts ...Option) http.RoundTripper {
 		lopts := append([]limiter.Option{limiter.WithUtilizationHook(0, utilizationLogger(c.logger))}, c.limit.opts...)
 		l = limiter.New(lopts...)
 	}
-	return &limitTransport{next: next, l: l, key: c.limit.key, inst: newLimitInstruments(c.tel, l)}
+	return &limitTransport{next: next, l: l, key: c.limit.key, inst: newLimitInstruments(c.tel, l),
+		maxCooldown: c.retry.maxServerDelay}
 }
 
 type limitTransport struct {
@@ -47,6 +48,10 @@ type limitTransport struct {
 	l    *limiter.Limiter
 	key  func(*http.Request, reqbody.Fields) string
 	inst *limitInstruments
+	// maxCooldown is the longest server delay that starts a cool-down
+	// (WithMaxServerDelay), as in the retry layer: a longer one is a hard
+	// limit or a hostile header, and must not shut the key for years.
+	maxCooldown time.Duration
 }
 
 func defaultLimitKey(r *http.Request, f reqbody.Fields) string {
@@ -114,7 +119,7 @@ func (t *limitTransport) observe(ctx context.Context, key string, res *limiter.R
 	}
 	_ = res.Observe(ctx, o)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529 {
-		if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 {
+		if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 && d <= t.maxCooldown {
 			_ = t.l.Cooldown(ctx, key, now.Add(d))
 		}
 	}

@@ -1,0 +1,232 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/sluicehq/sluice/limiter"
+	"github.com/sluicehq/sluice/llmtest"
+	"github.com/sluicehq/sluice/telemetry"
+)
+
+// shutdownRig is a full stack over llmtest with recording telemetry.
+type shutdownRig struct {
+	srv    *llmtest.Server
+	tr     *Transport
+	client *http.Client
+	spans  *tracetest.SpanRecorder
+	tp     *sdktrace.TracerProvider
+	reader *sdkmetric.ManualReader
+	mp     *sdkmetric.MeterProvider
+}
+
+func newShutdownRig(t *testing.T, cfg llmtest.Config, opts ...Option) *shutdownRig {
+	t.Helper()
+	limitLeaks(t) // registered first, so it runs after every other cleanup
+	g := &shutdownRig{srv: llmtest.NewServer(cfg), spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	t.Cleanup(g.srv.Close)
+	g.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(g.spans))
+	g.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(g.reader))
+	g.tr = New(nil, append([]Option{
+		WithTelemetry(telemetry.WithTracerProvider(g.tp), telemetry.WithMeterProvider(g.mp)),
+		WithBackoff(5*time.Millisecond, 20*time.Millisecond),
+	}, opts...)...)
+	t.Cleanup(func() { _ = g.tr.Close() })
+	g.client = &http.Client{Transport: g.tr}
+	return g
+}
+
+// start makes one call in a goroutine; the channel gets its error once the
+// body has been read to its end and closed.
+func (g *shutdownRig) start(ctx context.Context, stream bool) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := limitCall(ctx, g.client, g.srv.URL, limitBody("claude-shutdown", 40, 16, stream))
+		done <- err
+	}()
+	return done
+}
+
+// operations is the number of calls the meter recorded in
+// gen_ai.client.operation.duration.
+func (g *shutdownRig) operations(t *testing.T) uint64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := g.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == telemetry.MetricGenAIOperationDuration {
+				for _, dp := range h.DataPoints {
+					n += dp.Count
+				}
+			}
+		}
+	}
+	return n
+}
+
+// shutdownWait waits for an error on ch, failing the test after d.
+func shutdownWait(t *testing.T, ch <-chan error, d time.Duration, what string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(d):
+		t.Fatalf("%s did not return within %v", what, d)
+		return nil
+	}
+}
+
+// Close during load: a slow stream holds the only concurrency slot and
+// twenty callers queue behind it. Close releases all twenty at once with
+// limiter.ErrClosed, sends nothing more to the server, lets the stream
+// finish, and every call — released, refused or finished — ends its span
+// and is counted in the metrics, which can then be shut down. Nothing keeps
+// running (limitLeaks).
+func TestShutdownReleasesWaitersAndFlushes(t *testing.T) {
+	g := newShutdownRig(t, llmtest.Config{StreamEventDelay: 20 * time.Millisecond},
+		WithLimiterOptions(limiter.WithConcurrency(1)))
+	ctx := context.Background()
+	inflight := g.start(ctx, true)
+	limitWaitFor(t, "the stream to start", func() bool { return g.srv.Stats().Arrivals == 1 })
+
+	const waiters = 20
+	released := make([]<-chan error, waiters)
+	for i := range released {
+		released[i] = g.start(ctx, false)
+	}
+	limitWaitFor(t, "20 queued callers", func() bool {
+		st := g.tr.Limiter().Stats()
+		return len(st) == 1 && st[0].Queued == waiters
+	})
+	closedAt := time.Now()
+	if err := g.tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range released {
+		err := shutdownWait(t, ch, 5*time.Second, "a queued caller after Close")
+		if !errors.Is(err, limiter.ErrClosed) {
+			t.Errorf("queued caller %d: %v, want limiter.ErrClosed", i, err)
+		}
+	}
+	t.Logf("released %d waiters in %v", waiters, time.Since(closedAt))
+	if _, err := limitCall(ctx, g.client, g.srv.URL, limitBody("claude-shutdown", 40, 16, false)); !errors.Is(err, limiter.ErrClosed) {
+		t.Errorf("call after Close: %v, want limiter.ErrClosed", err)
+	}
+	if err := shutdownWait(t, inflight, 10*time.Second, "the in-flight stream"); err != nil {
+		t.Errorf("stream in flight during Close: %v, want it to finish", err)
+	}
+	if n := g.srv.Stats().Arrivals; n != 1 {
+		t.Errorf("server saw %d requests, want only the one sent before Close", n)
+	}
+	if err := g.tr.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	g.checkFlushed(t, waiters+2)
+}
+
+// checkFlushed asserts that every span started has ended, that the meter
+// counted calls calls, and that both providers shut down cleanly.
+func (g *shutdownRig) checkFlushed(t *testing.T, calls int) {
+	t.Helper()
+	started, ended := len(g.spans.Started()), len(g.spans.Ended())
+	if started == 0 || started != ended {
+		t.Errorf("%d spans started, %d ended", started, ended)
+	}
+	if n := g.operations(t); n != uint64(calls) {
+		t.Errorf("operation duration recorded for %d calls, want %d", n, calls)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := g.tp.Shutdown(ctx); err != nil {
+		t.Errorf("tracer provider shutdown: %v", err)
+	}
+	if err := g.mp.Shutdown(ctx); err != nil {
+		t.Errorf("meter provider shutdown: %v", err)
+	}
+}
+
+// A call sleeping on a Retry-After when the transport closes never sends
+// its retry: it ends with limiter.ErrClosed instead, and its span ends.
+func TestShutdownDuringRetryWait(t *testing.T) {
+	g := newShutdownRig(t, llmtest.Config{})
+	g.srv.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfter: "1", RetryAfterMs: "300"})
+	call := g.start(context.Background(), false)
+	limitWaitFor(t, "the 429", func() bool { return g.srv.Stats().RateLimited == 1 })
+	if err := g.tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := shutdownWait(t, call, 5*time.Second, "the call waiting to retry")
+	if !errors.Is(err, limiter.ErrClosed) {
+		t.Errorf("call waiting to retry during Close: %v, want limiter.ErrClosed", err)
+	}
+	if n := g.srv.Stats().Arrivals; n != 1 {
+		t.Errorf("server saw %d requests after Close, want 1", n)
+	}
+	g.checkFlushed(t, 1)
+}
+
+// Many goroutines calling and closing at once: no race, no panic, every
+// call returns well before its deadline, and each either succeeds or
+// reports limiter.ErrClosed.
+func TestShutdownConcurrentWithCalls(t *testing.T) {
+	g := newShutdownRig(t, llmtest.Config{Latency: 2 * time.Millisecond},
+		WithLimiterOptions(limiter.WithConcurrency(4)))
+	const calls = 60
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for i := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.srv.URL+"/v1/messages",
+				bytes.NewReader(limitBody("claude-shutdown", 40, 16, i%2 == 0)))
+			req.Header.Set("x-api-key", limitTestKey)
+			resp, err := g.client.Do(req)
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			errs <- err
+		}()
+		if i == calls/2 {
+			go func() { _ = g.tr.Close() }()
+		}
+	}
+	start := time.Now()
+	wg.Wait()
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("calls racing Close took %v to return", d)
+	}
+	close(errs)
+	var closed int
+	for err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, limiter.ErrClosed):
+			closed++
+		default:
+			t.Errorf("call racing Close: %v, want success or limiter.ErrClosed", err)
+		}
+	}
+	if closed == 0 {
+		t.Logf("every call won the race against Close")
+	}
+	g.checkFlushed(t, calls)
+}
