@@ -62,7 +62,10 @@ func (l *Limiter) EstimateInputTokens(model string, bytes int64) int64 {
 
 // calibrate adds one request's size and reported input tokens to model's fit.
 func (l *Limiter) calibrate(model string, bytes, tokens int64) {
-	v, _ := l.models.LoadOrStore(model, &calibration{})
+	v, ok := l.models.Load(model)
+	if !ok { // LoadOrStore alone would allocate a calibration on every call
+		v, _ = l.models.LoadOrStore(model, &calibration{})
+	}
 	c := v.(*calibration)
 	x, y := float64(bytes), float64(tokens)
 	c.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/sluicehq/sluice/internal/provider"
 	"github.com/sluicehq/sluice/internal/reqbody"
@@ -47,14 +48,17 @@ func Meter(next http.RoundTripper, opts ...Option) http.RoundTripper {
 		next = http.DefaultTransport
 	}
 	c := newConfig(opts)
-	return &meterTransport{next: next, cfg: c.meter, tracer: c.tel.Tracer(), ins: newMeterInstruments(c.tel.Meter())}
+	_, noTraces := c.tel.TracerProvider.(tracenoop.TracerProvider)
+	return &meterTransport{next: next, cfg: c.meter, tracer: c.tel.Tracer(), ins: newMeterInstruments(c.tel.Meter()),
+		noTraces: noTraces}
 }
 
 type meterTransport struct {
-	next   http.RoundTripper
-	cfg    meterConfig
-	tracer trace.Tracer
-	ins    meterInstruments
+	next     http.RoundTripper
+	cfg      meterConfig
+	tracer   trace.Tracer
+	ins      meterInstruments
+	noTraces bool // an explicit no-op TracerProvider: build no span attributes
 }
 
 // meterCall is one logical call in flight.
@@ -129,6 +133,9 @@ func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 	ctx := req.Context()
 	op := c.api.Operation()
 	name, kind := strings.TrimSpace(op+" "+c.fields.Model), trace.SpanKindClient
+	if c.m.noTraces {
+		return c.m.tracer.Start(ctx, name)
+	}
 	var attrs []attribute.KeyValue
 	if c.sdkSpan = sdkSpansCall(ctx, req); c.sdkSpan {
 		// The SDK's span already carries the gen_ai.* request and usage
@@ -184,23 +191,31 @@ func (c *meterCall) firstChunk() {
 // done receives the usage when the body ends; it runs once.
 func (c *meterCall) done(u usage.Usage, err error) {
 	d := time.Since(c.start)
-	attrs := c.attrs()
-	if u.ResponseModel != "" {
-		attrs = append(attrs, telemetry.AttrResponseModel.String(u.ResponseModel))
+	var attrs []attribute.KeyValue
+	recording := c.span.IsRecording()
+	if recording || c.m.ins.enabled(c.ctx) { // else nobody reads them
+		attrs = c.attrs()
+		if u.ResponseModel != "" {
+			attrs = append(attrs, telemetry.AttrResponseModel.String(u.ResponseModel))
+		}
 	}
 	errType := bodyErrorType(u, err)
 	if errType != "" {
 		if err == nil {
 			err = fmt.Errorf("sluice: the response reported %s", errType)
 		}
-		attrs = append(attrs, telemetry.AttrErrorType.String(errType))
+		if attrs != nil {
+			attrs = append(attrs, telemetry.AttrErrorType.String(errType))
+		}
 		c.span.SetStatus(codes.Error, errType)
 	}
-	c.span.SetAttributes(telemetry.AttrUsageKnown.Bool(u.Known))
-	if !c.sdkSpan {
+	if recording {
+		c.span.SetAttributes(telemetry.AttrUsageKnown.Bool(u.Known))
+	}
+	if recording && !c.sdkSpan {
 		c.span.SetAttributes(attrs...)
 	}
-	if u.Known && !c.sdkSpan {
+	if recording && u.Known && !c.sdkSpan {
 		c.span.SetAttributes(
 			telemetry.AttrUsageInputTokens.Int64(u.TotalInputTokens()),
 			telemetry.AttrUsageOutputTokens.Int64(u.OutputTokens),

@@ -32,6 +32,11 @@ func newMeterInstruments(m metric.Meter) meterInstruments {
 	return ins
 }
 
+// enabled reports whether any of the call's metrics records anything.
+func (ins meterInstruments) enabled(ctx context.Context) bool {
+	return ins.tokens.Enabled(ctx) || ins.duration.Enabled(ctx) || ins.firstChunk.Enabled(ctx)
+}
+
 // Each record first asks Enabled, so that with a no-op MeterProvider the
 // attribute sets (an allocation and a sort each) are never built.
 
