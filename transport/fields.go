@@ -3,16 +3,64 @@ package transport
 import (
 	"context"
 	"net/http"
+	"sync"
 
 	"github.com/sluicehq/sluice/internal/reqbody"
+	"github.com/sluicehq/sluice/internal/usage"
 )
 
-// fieldsKey carries the request-body fields an outer layer (the meter) read,
-// so the layers beneath it do not parse the body again on every attempt.
-type fieldsKey struct{}
+// callKey carries the callState of a logical call from the meter (the
+// outermost layer) to the layers beneath it.
+type callKey struct{}
 
-func withFields(ctx context.Context, f reqbody.Fields) context.Context {
-	return context.WithValue(ctx, fieldsKey{}, f)
+// callState is what the layers of one stack share about a logical call:
+// the request-body fields the meter read once (so no layer parses the body
+// again on every attempt), and the usage the limit layer tapped from the
+// attempts' bodies (so the body is scanned once, not once per layer).
+type callState struct {
+	fields reqbody.Fields
+
+	mu     sync.Mutex
+	tapped bool // the limit layer scans the attempts' 2xx bodies
+	u      usage.Usage
+	err    error
+}
+
+func withCall(ctx context.Context, cs *callState) context.Context {
+	return context.WithValue(ctx, callKey{}, cs)
+}
+
+func callFrom(ctx context.Context) *callState {
+	cs, _ := ctx.Value(callKey{}).(*callState)
+	return cs
+}
+
+// willTap records that the limit layer scans this call's 2xx bodies.
+func (cs *callState) willTap() {
+	cs.mu.Lock()
+	cs.tapped = true
+	cs.mu.Unlock()
+}
+
+// publish records the usage of an attempt's body when it ends. The body a
+// caller reads is the last attempt's, and its end comes after every
+// discarded attempt's, so the last publication is the call's.
+func (cs *callState) publish(u usage.Usage, err error) {
+	cs.mu.Lock()
+	cs.u, cs.err = u, err
+	cs.mu.Unlock()
+}
+
+func (cs *callState) isTapped() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.tapped
+}
+
+func (cs *callState) result() (usage.Usage, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.u, cs.err
 }
 
 // requestFields returns the fields an outer layer put in req's context, or
@@ -20,8 +68,8 @@ func withFields(ctx context.Context, f reqbody.Fields) context.Context {
 // never touched, so the body still replays. Only Size is set when the body
 // cannot be replayed or is not a JSON object.
 func requestFields(req *http.Request) reqbody.Fields {
-	if f, ok := req.Context().Value(fieldsKey{}).(reqbody.Fields); ok {
-		return f
+	if cs := callFrom(req.Context()); cs != nil {
+		return cs.fields
 	}
 	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
 		return reqbody.Fields{Size: max(req.ContentLength, 0)}

@@ -2,10 +2,8 @@ package transport
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/provider"
@@ -89,7 +87,14 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.observe(ctx, key, res, resp)
 	kind, api := provider.Detect(req)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
+		cs := callFrom(ctx)
+		if cs != nil {
+			cs.willTap() // the meter above reads the usage from here
+		}
 		resp.Body = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), func(u usage.Usage, err error) {
+			if cs != nil {
+				cs.publish(u, err)
+			}
 			settle(res, kind, u, err)
 		})
 		return resp, nil
@@ -145,28 +150,4 @@ func settle(res *limiter.Reservation, kind provider.Kind, u usage.Usage, err err
 		lu.InputTokens += u.CacheCreationInputTokens
 	}
 	_ = res.Settle(lu)
-}
-
-// endOnClose calls end once, at EOF, on a read error or on Close, whichever
-// comes first.
-type endOnClose struct {
-	io.ReadCloser
-	end  func()
-	done atomic.Bool
-}
-
-func (b *endOnClose) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && b.done.CompareAndSwap(false, true) {
-		b.end()
-	}
-	return n, err
-}
-
-func (b *endOnClose) Close() error {
-	err := b.ReadCloser.Close()
-	if b.done.CompareAndSwap(false, true) {
-		b.end()
-	}
-	return err
 }

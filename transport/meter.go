@@ -73,7 +73,8 @@ type meterCall struct {
 	host     string
 	port     int
 	injected bool
-	sdkSpan  bool // the SDK made the GenAI span; ours is sluice.call
+	cs       callState // shared with the layers beneath
+	sdkSpan  bool      // the SDK made the GenAI span; ours is sluice.call
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -91,7 +92,8 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	c.ctx, c.span = c.startSpan(req)
-	resp, err := m.next.RoundTrip(req.WithContext(withFields(c.ctx, c.fields)))
+	c.cs.fields = c.fields
+	resp, err := m.next.RoundTrip(req.WithContext(withCall(c.ctx, &c.cs)))
 	if err != nil {
 		c.fail(errorType(err), err)
 		return nil, err
@@ -103,7 +105,14 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	c.span.SetAttributes(telemetry.AttrHTTPStatus.Int(resp.StatusCode))
 	ct := resp.Header.Get("Content-Type")
-	body := usage.NewReader(resp.Body, kind, api, ct, c.done)
+	var body io.ReadCloser
+	if c.cs.isTapped() {
+		// The limit layer beneath scans this body already: take its result
+		// when the body ends instead of scanning every byte twice.
+		body = &endOnClose{ReadCloser: resp.Body, end: func() { c.done(c.cs.result()) }}
+	} else {
+		body = usage.NewReader(resp.Body, kind, api, ct, c.done)
+	}
 	if strings.HasPrefix(ct, "text/event-stream") {
 		body = &firstByte{ReadCloser: body, at: func() { c.firstChunk() }}
 	}
