@@ -26,7 +26,6 @@ import (
 	"github.com/sluicehq/sluice/examples/internal/jaegerproc"
 	"github.com/sluicehq/sluice/llmtest"
 	"github.com/sluicehq/sluice/telemetry"
-	"github.com/sluicehq/sluice/telemetry/otlp"
 	"github.com/sluicehq/sluice/transport"
 )
 
@@ -39,18 +38,12 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	j, err := jaegerproc.StartDefault(ctx)
+	j, p, err := jaegerproc.Exporting(ctx, service)
 	if err != nil {
 		return err
 	}
 	defer j.Stop()
 	fmt.Printf("Jaeger running: OTLP %s, query API %s\n", j.OTLPEndpoint, j.QueryURL)
-
-	os.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", j.OTLPEndpoint)
-	p, err := otlp.Setup(ctx, otlp.WithServiceName(service), otlp.WithoutGlobal())
-	if err != nil {
-		return err
-	}
 
 	srv := llmtest.NewServer(llmtest.Config{Latency: 20 * time.Millisecond})
 	defer srv.Close()

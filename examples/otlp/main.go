@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -31,19 +30,12 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	j, err := jaegerproc.StartDefault(ctx)
+	j, p, err := jaegerproc.Exporting(ctx, "sluice-otlp-demo", otlp.WithMetricInterval(500*time.Millisecond))
 	if err != nil {
 		return err
 	}
 	defer j.Stop()
 	fmt.Printf("OTLP receiver (Jaeger's collector) at %s; metrics re-exported at %s\n", j.OTLPEndpoint, j.MetricsURL)
-
-	os.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", j.OTLPEndpoint)
-	p, err := otlp.Setup(ctx, otlp.WithServiceName("sluice-otlp-demo"), otlp.WithoutGlobal(),
-		otlp.WithMetricInterval(500*time.Millisecond))
-	if err != nil {
-		return err
-	}
 	srv := llmtest.NewServer(llmtest.Config{Window: time.Second, Quota: llmtest.Quota{Requests: 20}})
 	defer srv.Close()
 	tr := transport.New(nil, transport.WithWindow(time.Second), transport.WithTelemetry(

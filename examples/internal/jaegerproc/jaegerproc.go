@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/telemetry/otlp"
 )
 
 //go:embed config.yaml
@@ -269,4 +271,25 @@ func Need(tb testing.TB) {
 		}
 		tb.Skip(err)
 	}
+}
+
+// Exporting starts Jaeger (StartDefault) and OTLP export of traces and
+// metrics to it for service, through OTEL_EXPORTER_OTLP_ENDPOINT as an
+// application would configure it. The providers are not made global; stop
+// Jaeger after shutting them down.
+func Exporting(ctx context.Context, service string, opts ...otlp.Option) (*Jaeger, *otlp.Providers, error) {
+	j, err := StartDefault(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", j.OTLPEndpoint); err != nil {
+		j.Stop()
+		return nil, nil, err
+	}
+	p, err := otlp.Setup(ctx, append([]otlp.Option{otlp.WithServiceName(service), otlp.WithoutGlobal()}, opts...)...)
+	if err != nil {
+		j.Stop()
+		return nil, nil, err
+	}
+	return j, p, nil
 }
