@@ -23,6 +23,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/provider"
 )
@@ -225,10 +226,31 @@ func (r *reader) usage() Usage {
 		Stream:                   r.stream,
 	}
 	if t.modelLen > 0 {
-		u.ResponseModel = string(t.model[:t.modelLen])
+		u.ResponseModel = validUTF8(t.model[:t.modelLen])
 	}
 	if t.errLen > 0 {
-		u.ErrorType = string(t.errType[:t.errLen])
+		u.ErrorType = validUTF8(t.errType[:t.errLen])
 	}
 	return u
+}
+
+// validUTF8 returns b as a string with each byte of an invalid UTF-8
+// sequence replaced by U+FFFD, as encoding/json decodes it. The names go
+// into span and metric attributes, which OTLP carries as protobuf strings:
+// those must be valid UTF-8, or the whole export batch is rejected.
+func validUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			sb.WriteRune(utf8.RuneError)
+		} else {
+			sb.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return sb.String()
 }
