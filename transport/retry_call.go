@@ -92,16 +92,13 @@ func (c *call) cooldownKey() cooldownKey {
 	}
 	c.keyDone = true
 	c.key.host = c.req.URL.Host
-	body := c.buffered
-	if body == nil && c.getBody != nil {
-		if rc, err := c.getBody(); err == nil {
-			body, _ = io.ReadAll(io.LimitReader(rc, c.t.cfg.maxReplayBody))
-			_ = rc.Close()
-		}
-	}
-	if body != nil {
-		f, _ := reqbody.Extract(body) // a body that is not JSON keys by host alone
+	if c.buffered != nil {
+		f, _ := reqbody.Extract(c.buffered) // a body that is not JSON keys by host alone
 		c.key.model = f.Model
+	} else {
+		// The meter's fields from the context, or a fixed-buffer scan of a
+		// copy of the body: never the whole body in memory.
+		c.key.model = requestFields(c.req).Model
 	}
 	return c.key
 }
