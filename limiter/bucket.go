@@ -80,10 +80,6 @@ func (b *bucket) setLimit(eff int64, now time.Time) {
 	}
 }
 
-func (b *bucket) state() BucketState {
-	return BucketState{Limit: int64(b.limit), Level: b.level, Learned: b.learned, Reset: b.reset}
-}
-
 // effective is the limit in effect: min(learned, cap) where both are set.
 func effective(learned, cap int64) int64 {
 	switch {

@@ -25,19 +25,42 @@ type calibration struct {
 // 20 requests count.
 const decay = 0.95
 
-// cost returns what req reserves and whether its input was estimated.
+// modelCal pairs a model with its calibration (keyState.cal).
+type modelCal struct {
+	model string
+	c     *calibration
+}
+
+// calibrationFor returns model's calibration, creating it on first use,
+// through ks's one-entry cache.
+func (l *Limiter) calibrationFor(ks *keyState, model string) *calibration {
+	if mc := ks.cal.Load(); mc != nil && mc.model == model {
+		return mc.c
+	}
+	v, ok := l.models.Load(model)
+	if !ok { // LoadOrStore alone would allocate a calibration on every call
+		v, _ = l.models.LoadOrStore(model, &calibration{})
+	}
+	c := v.(*calibration)
+	ks.cal.Store(&modelCal{model: model, c: c})
+	return c
+}
+
+// cost returns what req reserves and, when its input was estimated from
+// its size, the calibration that estimated it.
 // Output is max_tokens, reserved in full, as Anthropic does.
-func (l *Limiter) cost(req Request) (Cost, bool) {
-	in, est := req.InputTokens, false
+func (l *Limiter) cost(ks *keyState, req Request) (Cost, *calibration) {
+	in := req.InputTokens
+	var c *calibration
 	if in <= 0 && req.InputBytes > 0 {
-		in = l.EstimateInputTokens(req.Model, req.InputBytes)
-		est = true
+		c = l.calibrationFor(ks, req.Model)
+		in = l.estimateTokens(c, req.InputBytes)
 	}
 	out := req.MaxOutputTokens
 	if out <= 0 {
 		out = l.defOut
 	}
-	return Cost{1, in, out, in + out}, est
+	return Cost{1, in, out, in + out}, c
 }
 
 // EstimateInputTokens returns the input tokens the limiter expects from a
@@ -46,27 +69,29 @@ func (l *Limiter) cost(req Request) (Cost, bool) {
 // rather than low: an underestimate is a 429, an overestimate is refunded
 // when the request settles.
 func (l *Limiter) EstimateInputTokens(model string, bytes int64) int64 {
+	var c *calibration
+	if v, ok := l.models.Load(model); ok {
+		c = v.(*calibration)
+	}
+	return l.estimateTokens(c, bytes)
+}
+
+// estimateTokens is EstimateInputTokens with the model's calibration (nil: none).
+func (l *Limiter) estimateTokens(c *calibration, bytes int64) int64 {
 	x := float64(bytes)
 	est := x / l.bpt
-	if v, ok := l.models.Load(model); ok {
-		c := v.(*calibration)
+	if c != nil {
 		if s := math.Float64frombits(c.slope.Load()); s > 0 {
-			est = s*x + math.Float64frombits(c.intercept.Load())
-		} else {
-			est = x / math.Float64frombits(c.rate.Load())
+			est = (s*x + math.Float64frombits(c.intercept.Load())) * 1.02 // a margin for the fit's noise
+		} else if r := math.Float64frombits(c.rate.Load()); r > 0 {
+			est = x / r * 1.02
 		}
-		est *= 1.02 // a margin for the fit's noise
 	}
 	return max(int64(math.Ceil(est)), 1)
 }
 
-// calibrate adds one request's size and reported input tokens to model's fit.
-func (l *Limiter) calibrate(model string, bytes, tokens int64) {
-	v, ok := l.models.Load(model)
-	if !ok { // LoadOrStore alone would allocate a calibration on every call
-		v, _ = l.models.LoadOrStore(model, &calibration{})
-	}
-	c := v.(*calibration)
+// add adds one request's size and reported input tokens to the fit.
+func (c *calibration) add(bytes, tokens int64) {
 	x, y := float64(bytes), float64(tokens)
 	c.mu.Lock()
 	defer c.mu.Unlock()

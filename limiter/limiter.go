@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type Limiter struct {
 	defOut        int64
 
 	keys   sync.Map // string → *keyState
-	models sync.Map // model → *ratio
+	models sync.Map // model → *calibration
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -98,6 +99,13 @@ func New(opts ...Option) *Limiter {
 type keyState struct {
 	key  string
 	kick chan struct{} // wakes the head: capacity, limits or cool-down changed
+	// mem is the key's buckets when the store is the default MemoryStore:
+	// the limiter calls it directly, saving the store's key lookup on the
+	// hot path.
+	mem *memKey
+	// cal caches the calibration of the model this key last estimated, so
+	// that an acquire does not look the model up.
+	cal atomic.Pointer[modelCal]
 
 	mu           sync.Mutex
 	head         bool        // some acquire is at the head of the queue
@@ -124,6 +132,9 @@ func (l *Limiter) state(key string) *keyState {
 		return v.(*keyState)
 	}
 	ks := &keyState{key: key, kick: make(chan struct{}, 1)}
+	if ms, ok := l.store.(*MemoryStore); ok {
+		ks.mem = ms.key(key)
+	}
 	switch {
 	case l.aimd != nil:
 		ks.climit = float64(l.aimd.Initial)
@@ -165,30 +176,42 @@ func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reserv
 		return nil, err
 	}
 	ks := l.state(key)
-	r := &Reservation{l: l, ks: ks, model: req.Model, bytes: req.InputBytes, start: time.Now()}
-	r.cost, r.estimated = l.cost(req)
+	now := time.Now()
+	r := &Reservation{l: l, ks: ks, bytes: req.InputBytes, start: int64(now.Sub(epoch))}
+	r.cost, r.cal = l.cost(ks, req)
 	if req.Priority > Batch {
 		req.Priority = Batch
 	}
+	// The uncontended path takes ks.mu twice: once to become the head and
+	// find a free slot, once to record the grant and pass the head on.
 	if err := l.enter(ctx, ks, r, req.Priority); err != nil {
 		return nil, err
 	}
-	err := l.lead(ctx, ks, r, req.Priority)
-	ks.mu.Lock()
-	ks.handoff()
+	head, err := l.lead(ctx, ks, r, req.Priority, now)
+	if head {
+		ks.handoff()
+	}
+	var st State
+	hook := err == nil && l.utilHook != nil
+	if hook {
+		st = ks.last
+	}
 	ks.mu.Unlock()
 	if err != nil {
 		return nil, err
+	}
+	if hook {
+		l.checkUtil(ks, &st)
 	}
 	return r, nil
 }
 
 // enter makes r the head of ks's queue, waiting behind earlier acquires.
+// It returns with ks.mu held when r is the head, and without it on error.
 func (l *Limiter) enter(ctx context.Context, ks *keyState, r *Reservation, p Priority) error {
 	ks.mu.Lock()
 	if !ks.head && ks.queued == 0 {
 		ks.head = true
-		ks.mu.Unlock()
 		return nil
 	}
 	if l.maxQueue > 0 && ks.waiting() >= l.maxQueue {
@@ -202,19 +225,22 @@ func (l *Limiter) enter(ctx context.Context, ks *keyState, r *Reservation, p Pri
 			return &WaitError{Reason: reason, Wait: w, Left: dl.Sub(now)}
 		}
 	}
-	r.queued = true
 	l.queue(ks, r, p, false)
 	if p == Interactive && ks.head {
 		ks.wake() // a batch head yields to it
 	}
 	ks.mu.Unlock()
-	return l.park(ctx, ks, r, now)
+	if err := l.park(ctx, ks, r, now); err != nil {
+		return err
+	}
+	ks.mu.Lock()
+	return nil
 }
 
 // queue puts r's waiter in ks's queue (at the front of its priority when
 // front). ks.mu must be held.
 func (l *Limiter) queue(ks *keyState, r *Reservation, p Priority, front bool) {
-	w := &r.w
+	w := &r.waitState().w
 	w.ready, w.prio, w.cost, w.state = make(chan struct{}), p, r.cost, waitQueued
 	if front {
 		ks.q[p].pushFront(w)
@@ -225,9 +251,10 @@ func (l *Limiter) queue(ks *keyState, r *Reservation, p Priority, front bool) {
 	addCost(&ks.qcost, &w.cost, 1)
 }
 
-// park waits until r's queued waiter becomes the head.
+// park waits until r's queued waiter becomes the head. On error r is not
+// the head: a promotion that raced with giving up has been passed on.
 func (l *Limiter) park(ctx context.Context, ks *keyState, r *Reservation, since time.Time) error {
-	w := &r.w
+	w := &r.slow.w
 	var err error
 	select {
 	case <-w.ready:
@@ -265,6 +292,9 @@ func (ks *keyState) dequeued(w *waiter) {
 // handoff passes the head to the next waiter. ks.mu must be held.
 func (ks *keyState) handoff() {
 	ks.head = false
+	if ks.queued == 0 {
+		return
+	}
 	w := ks.q[Interactive].pop()
 	if w == nil {
 		w = ks.q[Batch].pop()
@@ -287,28 +317,30 @@ func (ks *keyState) handoff() {
 }
 
 // lead runs at the head of the queue until r's cost is reserved and a slot
-// taken, or it fails.
-func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Priority) error {
+// taken, or it fails. It is called with ks.mu held and returns with it
+// held, saying whether r is still the head (it is not after it yielded to
+// an interactive waiter and gave up while queued again).
+func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Priority, now time.Time) (head bool, err error) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
 	}()
-	now := r.start
-	for first := !r.queued; ; first = false {
+	for first := r.slow == nil; ; first = false { // a queued acquire reads the clock anew
 		if !first {
 			now = time.Now()
 		}
-		ks.mu.Lock()
 		if p == Batch && ks.q[Interactive].head != nil {
 			// Yield the head to an interactive waiter; wait first in line
 			// among the batch waiters.
 			l.queue(ks, r, Batch, true)
 			ks.handoff()
 			ks.mu.Unlock()
-			if err := l.park(ctx, ks, r, now); err != nil {
-				return err
+			err := l.park(ctx, ks, r, now)
+			ks.mu.Lock()
+			if err != nil {
+				return false, err
 			}
 			continue
 		}
@@ -317,48 +349,64 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 		if reason != ReasonNone {
 			ks.lastBlock = reason
 		}
-		ks.mu.Unlock()
 		var until time.Time
 		if reason == ReasonNone {
-			d, err := l.store.Reserve(ctx, ks.key, r.cost, &l.pol, now)
+			ok, why, retry, err := l.reserve(ctx, ks, r, now)
 			if err != nil {
-				return storeErr(err)
+				return true, err
 			}
-			if l.granted(ks, r, &d, now) {
-				return nil
+			if ok {
+				return true, nil
 			}
-			reason, until = d.Reason, d.RetryAt
+			reason, until = why, retry
 		}
+		ks.mu.Unlock()
 		if dl, ok := ctx.Deadline(); ok && until.After(dl) {
-			return &WaitError{Reason: reason, Wait: until.Sub(now), Left: dl.Sub(now)}
+			ks.mu.Lock()
+			return true, &WaitError{Reason: reason, Wait: until.Sub(now), Left: dl.Sub(now)}
 		}
 		if err := l.sleep(ctx, ks, until, &timer); err != nil {
-			return err
+			ks.mu.Lock()
+			return true, err
 		}
 		r.addWait(reason, time.Since(now))
+		ks.mu.Lock()
 	}
 }
 
-// granted records a store decision and takes a slot if it was granted.
-func (l *Limiter) granted(ks *keyState, r *Reservation, d *Decision, now time.Time) bool {
-	ks.mu.Lock()
-	ks.last, ks.lastAt = d.State, now
-	if d.OK {
-		ks.inflight++
-		for k, b := range d.State.Buckets {
-			r.charged[k] = b.Limit > 0
-		}
-		r.grantedAt = now
-		ks.pushUnacked(r)
-		ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
+// reserve asks the store to charge r's cost to ks's buckets and records
+// its decision: on success r takes a slot; otherwise it returns why and
+// until when the head must wait. It is called with ks.mu held and returns
+// with it held. The in-memory store is consulted without letting go of
+// ks.mu (lock order: ks.mu, then the store's); any other store may do I/O,
+// so ks.mu is released around it.
+func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now time.Time) (ok bool, reason Reason, until time.Time, err error) {
+	if ks.mem != nil {
+		ok, until, reason, err = ks.mem.reserve(&ks.last, r.cost, &l.pol, now)
 	} else {
-		ks.blockReason, ks.blockedUntil, ks.lastBlock = d.Reason, d.RetryAt, d.Reason
+		ks.mu.Unlock()
+		var d Decision
+		d, err = l.store.Reserve(ctx, ks.key, r.cost, &l.pol, now)
+		ks.mu.Lock()
+		ks.last = d.State
+		ok, until, reason = d.OK, d.RetryAt, d.Reason
 	}
-	ks.mu.Unlock()
-	if d.OK {
-		l.checkUtil(ks, &d.State)
+	ks.lastAt = now
+	if err != nil {
+		return false, ReasonNone, time.Time{}, storeErr(err)
 	}
-	return d.OK
+	if !ok {
+		ks.blockReason, ks.blockedUntil, ks.lastBlock = reason, until, reason
+		return false, reason, until, nil
+	}
+	ks.inflight++
+	for k := range ks.last.Buckets {
+		r.charged[k] = ks.last.Buckets[k].Limit > 0
+	}
+	r.grantedAt = int64(now.Sub(epoch))
+	ks.pushUnacked(r)
+	ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
+	return true, ReasonNone, time.Time{}, nil
 }
 
 // localBlock says whether the head must wait for a slot. ks.mu must be held.
@@ -582,7 +630,7 @@ func (ks *keyState) pendingAfter(r *Reservation) Cost {
 		// Requests granted just before r may still have reached the
 		// provider after it: goroutines are rescheduled between reserve
 		// and send. Count those granted within reorderWindow too.
-		for x := r.uprev; x != nil && r.grantedAt.Sub(x.grantedAt) < reorderWindow; x = x.uprev {
+		for x := r.uprev; x != nil && time.Duration(r.grantedAt-x.grantedAt) < reorderWindow; x = x.uprev {
 			addCost(&sum, &x.cost, 1)
 		}
 		ks.removeUnacked(r)

@@ -344,3 +344,49 @@ func TestUtilizationHook(t *testing.T) {
 		t.Fatalf("hook fired for %v, want once for requests (at 80%%)", fired)
 	}
 }
+
+// TestYieldedBatchGivingUpKeepsOneHead: a batch head that yields to an
+// interactive acquire and then gives up must not pass on a head it no
+// longer holds; the next acquire queues behind the interactive head.
+// (Stats count a blocked head as queued.)
+func TestYieldedBatchGivingUpKeepsOneHead(t *testing.T) {
+	l := limiter.New(limiter.WithConcurrency(1))
+	defer l.Close()
+	holder := acquire(t, l, "k", limiter.Request{})
+	queued := func(n int) func() bool { return func() bool { return l.StatsFor("k").Queued == n } }
+	bctx, bcancel := context.WithCancel(context.Background())
+	batchErr := make(chan error, 1)
+	go func() {
+		_, err := l.Acquire(bctx, "k", limiter.Request{Priority: limiter.Batch})
+		batchErr <- err
+	}()
+	waitFor(t, "batch head blocked", queued(1))
+	type served struct {
+		name string
+		err  error
+	}
+	got := make(chan served, 2)
+	run := func(name string, p limiter.Priority) {
+		go func() {
+			r, err := l.Acquire(context.Background(), "k", limiter.Request{Priority: p})
+			got <- served{name, err}
+			if err == nil {
+				r.Release()
+			}
+		}()
+	}
+	run("interactive", limiter.Interactive)
+	waitFor(t, "interactive queued", queued(2))
+	bcancel()
+	if err := <-batchErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("batch err = %v, want context.Canceled", err)
+	}
+	waitFor(t, "cancelled batch gone", queued(1))
+	run("late", limiter.Batch)
+	waitFor(t, "late acquire queued behind the interactive head", queued(2))
+	holder.Release()
+	a, b := <-got, <-got
+	if a.err != nil || b.err != nil || a.name != "interactive" || b.name != "late" {
+		t.Fatalf("served %+v then %+v, want interactive then late", a, b)
+	}
+}

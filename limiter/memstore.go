@@ -59,53 +59,71 @@ func (mk *memKey) sync(p *Policy, now time.Time) {
 }
 
 func (mk *memKey) state() State {
-	st := State{CooldownUntil: mk.cooldown, Learned: mk.learned}
-	for i := range mk.b {
-		st.Buckets[i] = mk.b[i].state()
-	}
+	var st State
+	mk.stateInto(&st)
 	return st
+}
+
+func (mk *memKey) stateInto(st *State) {
+	st.CooldownUntil, st.Learned = mk.cooldown, mk.learned
+	for i := range mk.b {
+		b := &mk.b[i]
+		st.Buckets[i] = BucketState{Limit: int64(b.limit), Level: b.level, Learned: b.learned, Reset: b.reset}
+	}
 }
 
 // Reserve implements Store.
 func (s *MemoryStore) Reserve(_ context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error) {
-	mk := s.key(key)
+	var d Decision
+	var err error
+	d.OK, d.RetryAt, d.Reason, err = s.key(key).reserve(&d.State, c, p, now)
+	return d, err
+}
+
+// reserve is Reserve writing the key's state into st: the Limiter calls it
+// directly with its own copy of the state, and a State is large enough
+// that copying it shows.
+func (mk *memKey) reserve(st *State, c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason, err error) {
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
+	defer mk.stateInto(st)
 	mk.sync(p, now)
 	for i := range mk.b {
 		if l := int64(mk.b[i].limit); l > 0 && c[i] > l {
-			return Decision{State: mk.state()}, &CapacityError{Kind: Kind(i), Need: c[i], Limit: l}
+			return false, time.Time{}, ReasonNone, &CapacityError{Kind: Kind(i), Need: c[i], Limit: l}
 		}
 	}
 	if now.Before(mk.cooldown) {
-		return Decision{RetryAt: mk.cooldown, Reason: ReasonCooldown, State: mk.state()}, nil
+		return false, mk.cooldown, ReasonCooldown, nil
 	}
 	var worst time.Duration
-	reason := ReasonNone
 	for i := range mk.b {
 		if w := mk.b[i].wait(c[i], p.Window); w > worst {
 			worst, reason = w, ReasonFor(Kind(i))
 		}
 	}
 	if worst > 0 {
-		return Decision{RetryAt: now.Add(worst), Reason: reason, State: mk.state()}, nil
+		return false, now.Add(worst), reason, nil
 	}
 	for i := range mk.b {
 		mk.b[i].add(-float64(c[i]))
 	}
-	return Decision{OK: true, State: mk.state()}, nil
+	return true, time.Time{}, ReasonNone, nil
 }
 
 // Adjust implements Store.
 func (s *MemoryStore) Adjust(_ context.Context, key string, delta Cost, p *Policy, now time.Time) error {
-	mk := s.key(key)
+	s.key(key).adjust(delta, p, now)
+	return nil
+}
+
+func (mk *memKey) adjust(delta Cost, p *Policy, now time.Time) {
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
 	mk.sync(p, now)
 	for i := range mk.b {
 		mk.b[i].add(-float64(delta[i]))
 	}
-	return nil
 }
 
 // Observe implements Store.

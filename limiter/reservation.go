@@ -10,25 +10,49 @@ import (
 // key's buckets and it holds one of the key's concurrency slots until it is
 // ended by exactly one of Settle, Release, Cancel or Throttled.
 type Reservation struct {
-	l         *Limiter
-	ks        *keyState
-	w         waiter
-	cost      Cost
-	model     string
-	bytes     int64
-	estimated bool // input tokens were estimated from bytes
-	queued    bool // waited in the queue before leading
-	start     time.Time
-	grantedAt time.Time
-	waits     [6]time.Duration // by reasonIndex
-	ended     atomic.Bool
+	// The fields are laid out to keep a Reservation in a 128-byte size
+	// class: its allocation is the largest single cost of an acquire.
+	l  *Limiter
+	ks *keyState
+	// slow holds what only an acquire that waited needs: its queue entry
+	// and wait times. Most acquires never wait and never allocate it.
+	slow *waited
+	// cal is the model's token-estimate calibration when the input tokens
+	// were estimated from bytes (nil when the caller gave them).
+	cal   *calibration
+	cost  Cost
+	bytes int64
+	// start and grantedAt are monotonic nanoseconds since epoch.
+	start, grantedAt int64
+	// uprev and unext link the key's unacked list (keyState.mu).
+	uprev, unext *Reservation
+	ended        atomic.Bool
 	// charged says which buckets had a limit when the reservation was
 	// granted; a bucket that was unlimited was never charged, and its
 	// provider-reported level already counts the request.
-	charged [NumKinds]bool
-	// uprev, unext and inUnacked link the key's unacked list (keyState.mu).
-	uprev, unext *Reservation
-	inUnacked    bool
+	charged   [NumKinds]bool
+	inUnacked bool
+}
+
+// waited is the part of a Reservation that only an acquire that waited
+// needs.
+type waited struct {
+	w     waiter
+	waits [6]time.Duration // by index in Reasons
+}
+
+// epoch is the base of Reservation's monotonic timestamps.
+var epoch = time.Now()
+
+// at returns the time of a monotonic timestamp.
+func at(ns int64) time.Time { return epoch.Add(time.Duration(ns)) }
+
+// waitState returns r's wait record, allocating it on first use.
+func (r *Reservation) waitState() *waited {
+	if r.slow == nil {
+		r.slow = new(waited)
+	}
+	return r.slow
 }
 
 // Observe adopts the limits the provider reported in this request's
@@ -64,7 +88,10 @@ func (r *Reservation) Cost() Cost { return r.cost }
 func (r *Reservation) Waited() (time.Duration, Reason) {
 	var total, most time.Duration
 	reason := ReasonNone
-	for i, d := range r.waits {
+	if r.slow == nil {
+		return 0, reason
+	}
+	for i, d := range r.slow.waits {
 		total += d
 		if d > most {
 			most, reason = d, Reasons[i]
@@ -76,7 +103,7 @@ func (r *Reservation) Waited() (time.Duration, Reason) {
 func (r *Reservation) addWait(reason Reason, d time.Duration) {
 	for i, x := range Reasons {
 		if x == reason {
-			r.waits[i] += d
+			r.waitState().waits[i] += d
 			return
 		}
 	}
@@ -91,8 +118,8 @@ func (r *Reservation) Settle(u Usage) error {
 	if !r.ended.CompareAndSwap(false, true) {
 		return nil
 	}
-	if p := max(u.PromptTokens, u.InputTokens); r.estimated && p > 0 && r.bytes > 0 {
-		r.l.calibrate(r.model, r.bytes, p)
+	if p := max(u.PromptTokens, u.InputTokens); r.cal != nil && p > 0 && r.bytes > 0 {
+		r.cal.add(r.bytes, p)
 	}
 	c := r.cost
 	delta := Cost{0, u.InputTokens - c[InputTokens], u.OutputTokens - c[OutputTokens],
@@ -160,6 +187,10 @@ func (r *Reservation) store(delta Cost) error {
 	if delta == (Cost{}) {
 		return nil
 	}
+	if mk := r.ks.mem; mk != nil {
+		mk.adjust(delta, &r.l.pol, time.Now())
+		return nil
+	}
 	if err := r.l.store.Adjust(context.Background(), r.ks.key, delta, &r.l.pol, time.Now()); err != nil {
 		return storeErr(err)
 	}
@@ -171,7 +202,7 @@ func (r *Reservation) release(ok, throttled bool) {
 	ks, a := r.ks, r.l.aimd
 	var hold float64
 	if r.l.conc > 0 || a != nil { // only a concurrency cap needs hold times
-		hold = float64(time.Since(r.start))
+		hold = float64(time.Since(at(r.start)))
 	}
 	ks.mu.Lock()
 	ks.removeUnacked(r)
