@@ -176,8 +176,8 @@ func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reserv
 		return nil, err
 	}
 	ks := l.state(key)
-	now := time.Now()
-	r := &Reservation{l: l, ks: ks, bytes: req.InputBytes, start: int64(now.Sub(epoch))}
+	now, mono := clock()
+	r := &Reservation{l: l, ks: ks, bytes: req.InputBytes, start: mono}
 	r.cost, r.cal = l.cost(ks, req)
 	if req.Priority > Batch {
 		req.Priority = Batch
@@ -329,7 +329,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 	}()
 	for first := r.slow == nil; ; first = false { // a queued acquire reads the clock anew
 		if !first {
-			now = time.Now()
+			now, _ = clock()
 		}
 		if p == Batch && ks.q[Interactive].head != nil {
 			// Yield the head to an interactive waiter; wait first in line
@@ -378,11 +378,12 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 // its decision: on success r takes a slot; otherwise it returns why and
 // until when the head must wait. It is called with ks.mu held and returns
 // with it held. The in-memory store is consulted without letting go of
-// ks.mu (lock order: ks.mu, then the store's); any other store may do I/O,
-// so ks.mu is released around it.
+// ks.mu (lock order: ks.mu, then the store's) and updates only the parts
+// of ks.last the limiter reads; any other store may do I/O, so ks.mu is
+// released around it.
 func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now time.Time) (ok bool, reason Reason, until time.Time, err error) {
 	if ks.mem != nil {
-		ok, until, reason, err = ks.mem.reserve(&ks.last, r.cost, &l.pol, now)
+		ok, until, reason, err = ks.mem.reserve(&ks.last, false, r.cost, &l.pol, now)
 	} else {
 		ks.mu.Unlock()
 		var d Decision

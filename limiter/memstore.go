@@ -64,6 +64,18 @@ func (mk *memKey) state() State {
 	return st
 }
 
+// levelsInto updates the limits, levels, cool-down and learned flag in st,
+// leaving the buckets' Learned and Reset as they were.
+func (mk *memKey) levelsInto(st *State) {
+	for i := range mk.b {
+		st.Buckets[i].Limit, st.Buckets[i].Level = int64(mk.b[i].limit), mk.b[i].level
+	}
+	if st.CooldownUntil != mk.cooldown {
+		st.CooldownUntil = mk.cooldown
+	}
+	st.Learned = mk.learned
+}
+
 func (mk *memKey) stateInto(st *State) {
 	st.CooldownUntil, st.Learned = mk.cooldown, mk.learned
 	for i := range mk.b {
@@ -76,17 +88,28 @@ func (mk *memKey) stateInto(st *State) {
 func (s *MemoryStore) Reserve(_ context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error) {
 	var d Decision
 	var err error
-	d.OK, d.RetryAt, d.Reason, err = s.key(key).reserve(&d.State, c, p, now)
+	d.OK, d.RetryAt, d.Reason, err = s.key(key).reserve(&d.State, true, c, p, now)
 	return d, err
 }
 
-// reserve is Reserve writing the key's state into st: the Limiter calls it
-// directly with its own copy of the state, and a State is large enough
-// that copying it shows.
-func (mk *memKey) reserve(st *State, c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason, err error) {
+// reserve is Reserve writing the key's state into st. The Limiter calls it
+// directly with its own copy of the state and full false: then only what
+// the limiter reads between store calls is written (levelsInto), because
+// copying a whole State on every acquire shows in its cost.
+func (mk *memKey) reserve(st *State, full bool, c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason, err error) {
 	mk.mu.Lock()
-	defer mk.mu.Unlock()
-	defer mk.stateInto(st)
+	ok, retryAt, reason, err = mk.decide(c, p, now)
+	if full {
+		mk.stateInto(st)
+	} else {
+		mk.levelsInto(st)
+	}
+	mk.mu.Unlock()
+	return ok, retryAt, reason, err
+}
+
+// decide is Reserve's decision. mk.mu must be held.
+func (mk *memKey) decide(c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason, err error) {
 	mk.sync(p, now)
 	for i := range mk.b {
 		if l := int64(mk.b[i].limit); l > 0 && c[i] > l {

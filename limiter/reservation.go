@@ -41,12 +41,6 @@ type waited struct {
 	waits [6]time.Duration // by index in Reasons
 }
 
-// epoch is the base of Reservation's monotonic timestamps.
-var epoch = time.Now()
-
-// at returns the time of a monotonic timestamp.
-func at(ns int64) time.Time { return epoch.Add(time.Duration(ns)) }
-
 // waitState returns r's wait record, allocating it on first use.
 func (r *Reservation) waitState() *waited {
 	if r.slow == nil {
@@ -187,11 +181,12 @@ func (r *Reservation) store(delta Cost) error {
 	if delta == (Cost{}) {
 		return nil
 	}
+	now, _ := clock()
 	if mk := r.ks.mem; mk != nil {
-		mk.adjust(delta, &r.l.pol, time.Now())
+		mk.adjust(delta, &r.l.pol, now)
 		return nil
 	}
-	if err := r.l.store.Adjust(context.Background(), r.ks.key, delta, &r.l.pol, time.Now()); err != nil {
+	if err := r.l.store.Adjust(context.Background(), r.ks.key, delta, &r.l.pol, now); err != nil {
 		return storeErr(err)
 	}
 	return nil
@@ -202,7 +197,8 @@ func (r *Reservation) release(ok, throttled bool) {
 	ks, a := r.ks, r.l.aimd
 	var hold float64
 	if r.l.conc > 0 || a != nil { // only a concurrency cap needs hold times
-		hold = float64(time.Since(at(r.start)))
+		_, t := clock()
+		hold = float64(t - r.start)
 	}
 	ks.mu.Lock()
 	ks.removeUnacked(r)
