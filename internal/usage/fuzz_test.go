@@ -44,6 +44,16 @@ func FuzzSSE(f *testing.F) {
 		if whole != piece || !errors.Is(pErr, wErr) {
 			t.Fatalf("cut-dependent result:\nwhole %+v %v\npiece %+v %v", whole, wErr, piece, pErr)
 		}
+		// Lines that end in LF alone take the whole-line fast path; the
+		// same stream with CRLF takes the field-by-field one. They must
+		// agree.
+		if !strings.ContainsRune(string(body), '\r') {
+			crlf := []byte(strings.ReplaceAll(string(body), "\n", "\r\n"))
+			slow, sErr := scanPieces(t, crlf, sse, int(cut%16)+1)
+			if whole != slow || !errors.Is(sErr, wErr) {
+				t.Fatalf("LF and CRLF disagree:\nLF   %+v %v\nCRLF %+v %v", whole, wErr, slow, sErr)
+			}
+		}
 	})
 }
 

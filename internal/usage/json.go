@@ -109,6 +109,9 @@ func (s *jsonScanner) feed(p []byte) {
 // scanString consumes string bytes up to and including the closing quote
 // and returns how many it consumed.
 func (s *jsonScanner) scanString(p []byte) int {
+	if s.strTarget == targetSkip {
+		return s.skipString(p)
+	}
 	i := 0
 	if s.esc {
 		s.capture(p[:1])
@@ -143,10 +146,39 @@ func oddBackslashes(b []byte) bool {
 	return n%2 == 1
 }
 
+// skipString is scanString for a string whose content is not kept: most
+// of a response's bytes. One bytes.IndexByte per quote is the floor on a
+// quote-dense completion; the escape check looks back only from a quote.
+func (s *jsonScanner) skipString(p []byte) int {
+	i := 0
+	if s.esc {
+		s.esc = false
+		i = 1
+	}
+	for {
+		j := bytes.IndexByte(p[i:], '"')
+		if j < 0 {
+			s.esc = oddBackslashes(p[i:])
+			return len(p)
+		}
+		k := i + j
+		if k > i && p[k-1] == '\\' && oddBackslashes(p[i:k]) { // an escaped quote
+			i = k + 1
+			continue
+		}
+		s.endString()
+		return k + 1
+	}
+}
+
 func (s *jsonScanner) capture(b []byte) {
 	if s.strTarget == targetSkip || s.capBad {
 		return
 	}
+	s.captureSlow(b)
+}
+
+func (s *jsonScanner) captureSlow(b []byte) {
 	if s.capLen+len(b) > len(s.capBuf) || bytes.IndexByte(b, '\\') >= 0 {
 		s.capBad = true
 		return

@@ -23,7 +23,12 @@ type sseScanner struct {
 	leadSp   bool // the value's optional leading space has not been checked
 
 	event    [40]byte
-	eventLen int // > len(event) when too long to be an event we read
+	eventLen int  // > len(event) when too long to be an event we read
+	relevant bool // the event's name, once its line ended, is eventRelevant
+
+	// lfOnly is set while the piece being fed holds no CR: lines then end
+	// at LF alone, found with one bytes.IndexByte.
+	lfOnly bool
 
 	dataLines int
 	evBuf     [2048]byte // the event's data while it fits
@@ -57,6 +62,7 @@ var (
 )
 
 func (s *sseScanner) feed(p []byte) {
+	s.lfOnly = !s.afterCR && bytes.IndexByte(p, '\r') < 0
 	for i := 0; i < len(p); {
 		if s.afterCR {
 			s.afterCR = false
@@ -73,6 +79,12 @@ func (s *sseScanner) feed(p []byte) {
 				i++
 				continue
 			}
+			if s.lfOnly {
+				if n := s.fastLine(p[i:]); n > 0 {
+					i += n
+					continue
+				}
+			}
 			s.state, s.fieldLen = lnField, 0
 		case lnField:
 			i += s.scanField(p[i:])
@@ -80,6 +92,60 @@ func (s *sseScanner) feed(p []byte) {
 			i += s.scanValue(p[i:])
 		}
 	}
+}
+
+// fastLine reads a whole "data:" or "event:" line at once, which is what
+// nearly every line of a provider's stream is, instead of byte by byte: it
+// does what scanField, scanValue and endLine would, with one
+// bytes.IndexByte. The data of an event whose name says it cannot carry
+// usage (most of an Anthropic or Responses stream: the text deltas) is not
+// even looked at. It returns 0, leaving the line to the field-by-field
+// path, for any other line and for a line not complete in p. p starts at
+// the line's first byte and holds no CR.
+func (s *sseScanner) fastLine(p []byte) int {
+	nl := bytes.IndexByte(p, '\n')
+	if nl < 0 {
+		return 0
+	}
+	line := p[:nl]
+	var v []byte
+	switch {
+	case len(line) >= 5 && string(line[:5]) == "data:":
+		v = line[5:]
+		s.fieldLen = copy(s.field[:], "data")
+	case len(line) >= 6 && string(line[:6]) == "event:":
+		v = line[6:]
+		s.fieldLen = copy(s.field[:], "event")
+	default:
+		return 0
+	}
+	if len(v) > 0 && v[0] == ' ' {
+		v = v[1:]
+	}
+	s.startValue()
+	s.leadSp = false
+	if s.value == valData && s.dataLines == 1 && s.parsing() && nl+1 < len(p) && p[nl+1] == '\n' {
+		// A one-line event complete in p (every OpenAI chat chunk): judge
+		// and parse its data in place instead of copying it to evBuf.
+		s.dataLen = len(v)
+		copy(s.dataHead[:], v)
+		s.endLine()
+		if s.worthParsing(v) {
+			s.js.feed(v)
+		}
+		s.evStream = true // the data went to js already
+		s.dispatch()
+		return nl + 2
+	}
+	if s.value == valData && s.eventLen > 0 && !s.relevant {
+		// Only "[DONE]" matters in an ignored event's data.
+		s.dataLen = len(v)
+		copy(s.dataHead[:], v)
+	} else {
+		s.onValue(v)
+	}
+	s.endLine()
+	return nl + 1
 }
 
 // scanField reads a field name up to its colon or the end of the line.
@@ -117,19 +183,29 @@ func (s *sseScanner) startValue() {
 		}
 		s.dataLines++
 	case "event":
-		s.value, s.eventLen = valEvent, 0
+		s.value, s.eventLen, s.relevant = valEvent, 0, false
 	}
 }
 
 // parsing reports whether the current event's data goes to the JSON
 // scanner: unnamed events (OpenAI chat) and the named events that matter.
 func (s *sseScanner) parsing() bool {
-	return s.eventLen == 0 || (s.eventLen <= len(s.event) && eventRelevant(s.event[:s.eventLen]))
+	return s.eventLen == 0 || s.relevant
+}
+
+// nameRelevant is eventRelevant of the event name read so far.
+func (s *sseScanner) nameRelevant() bool {
+	return s.eventLen <= len(s.event) && eventRelevant(s.event[:s.eventLen])
 }
 
 // scanValue reads value bytes up to the end of the line.
 func (s *sseScanner) scanValue(p []byte) int {
-	j := indexEOL(p)
+	var j int
+	if s.lfOnly {
+		j = bytes.IndexByte(p, '\n')
+	} else {
+		j = indexEOL(p)
+	}
 	v := p
 	if j >= 0 {
 		v = p[:j]
@@ -180,6 +256,9 @@ func (s *sseScanner) onValue(v []byte) {
 }
 
 func (s *sseScanner) endLine() {
+	if s.value == valEvent {
+		s.relevant = s.nameRelevant()
+	}
 	if s.value == valData && s.dataLen == len(done) && bytes.Equal(s.dataHead[:], done) {
 		s.terminal = true // OpenAI chat: data: [DONE]
 	}
@@ -202,20 +281,40 @@ func (s *sseScanner) appendData(b []byte) {
 
 var (
 	tokensKey = []byte("_tokens")
-	errorKey  = []byte(`"error"`)
+	errorTail = []byte(`rror"`)
 )
 
 // worthParsing reports whether buffered data can say anything new: named
 // events were chosen by name; of the unnamed ones (OpenAI chat chunks) only
 // the first (for the model), those with a *_tokens key and errors matter.
+// The tests are prefilters, and a false positive only costs a parse: '_'
+// is rare in a chunk, so it is found with IndexByte rather than
+// bytes.Contains; `rror"` rather than `"error"` because a needle that
+// starts with a quote stops at every key (measured on a 170-byte chat
+// chunk: 110 ns for the two bytes.Contains, 65 ns for these).
 func (s *sseScanner) worthParsing(data []byte) bool {
-	return s.eventLen > 0 || s.total.modelLen == 0 ||
-		bytes.Contains(data, tokensKey) || bytes.Contains(data, errorKey)
+	if s.eventLen > 0 || s.total.modelLen == 0 {
+		return true
+	}
+	for p := data; ; {
+		j := bytes.IndexByte(p, '_')
+		if j < 0 {
+			break
+		}
+		if bytes.HasPrefix(p[j:], tokensKey) {
+			return true
+		}
+		p = p[j+1:]
+	}
+	return bytes.Contains(data, errorTail)
 }
 
 // dispatch ends an event: its staged values count only when its data was
 // one complete JSON value.
 func (s *sseScanner) dispatch() {
+	if s.state == lnValue && s.value == valEvent {
+		s.relevant = s.nameRelevant() // the stream ended on the event line
+	}
 	if s.dataLines > 0 && s.parsing() {
 		if !s.evStream && s.worthParsing(s.evBuf[:s.evLen]) {
 			s.js.feed(s.evBuf[:s.evLen])
@@ -231,5 +330,5 @@ func (s *sseScanner) dispatch() {
 	if s.js.started {
 		s.js.reset()
 	}
-	s.eventLen, s.dataLines, s.evLen, s.evStream = 0, 0, 0, false
+	s.eventLen, s.relevant, s.dataLines, s.evLen, s.evStream = 0, false, 0, 0, false
 }
