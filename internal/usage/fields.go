@@ -207,6 +207,9 @@ func stringTarget(keys *[maxPath + 1]keyID, depth int) target {
 // an error; the data of every other named event is skipped unparsed, which
 // keeps content deltas — nearly all of a stream — cheap.
 func eventRelevant(name []byte) bool {
+	if len(name) == 0 || (name[0] != 'm' && name[0] != 'e' && name[0] != 'r') {
+		return false // content_block_delta, ping, …: no string compares
+	}
 	switch string(name) {
 	case "message_start", "message_delta", "error",
 		"response.created", "response.completed", "response.incomplete", "response.failed":
@@ -217,6 +220,9 @@ func eventRelevant(name []byte) bool {
 
 // eventTerminal reports whether a named event ends its stream normally.
 func eventTerminal(name []byte) bool {
+	if len(name) == 0 || (name[0] != 'm' && name[0] != 'e' && name[0] != 'r') {
+		return false
+	}
 	switch string(name) {
 	case "message_stop", "error",
 		"response.completed", "response.incomplete", "response.failed":

@@ -25,6 +25,7 @@ type sseScanner struct {
 	event    [40]byte
 	eventLen int  // > len(event) when too long to be an event we read
 	relevant bool // the event's name, once its line ended, is eventRelevant
+	final    bool // … and eventTerminal
 
 	// lfOnly is set while the piece being fed holds no CR: lines then end
 	// at LF alone, found with one bytes.IndexByte.
@@ -183,7 +184,7 @@ func (s *sseScanner) startValue() {
 		}
 		s.dataLines++
 	case "event":
-		s.value, s.eventLen, s.relevant = valEvent, 0, false
+		s.value, s.eventLen, s.relevant, s.final = valEvent, 0, false, false
 	}
 }
 
@@ -193,9 +194,13 @@ func (s *sseScanner) parsing() bool {
 	return s.eventLen == 0 || s.relevant
 }
 
-// nameRelevant is eventRelevant of the event name read so far.
-func (s *sseScanner) nameRelevant() bool {
-	return s.eventLen <= len(s.event) && eventRelevant(s.event[:s.eventLen])
+// classify sets relevant and final from the event name read so far.
+func (s *sseScanner) classify() {
+	s.relevant, s.final = false, false
+	if s.eventLen > 0 && s.eventLen <= len(s.event) {
+		name := s.event[:s.eventLen]
+		s.relevant, s.final = eventRelevant(name), eventTerminal(name)
+	}
 }
 
 // scanValue reads value bytes up to the end of the line.
@@ -257,7 +262,7 @@ func (s *sseScanner) onValue(v []byte) {
 
 func (s *sseScanner) endLine() {
 	if s.value == valEvent {
-		s.relevant = s.nameRelevant()
+		s.classify()
 	}
 	if s.value == valData && s.dataLen == len(done) && bytes.Equal(s.dataHead[:], done) {
 		s.terminal = true // OpenAI chat: data: [DONE]
@@ -313,7 +318,7 @@ func (s *sseScanner) worthParsing(data []byte) bool {
 // one complete JSON value.
 func (s *sseScanner) dispatch() {
 	if s.state == lnValue && s.value == valEvent {
-		s.relevant = s.nameRelevant() // the stream ended on the event line
+		s.classify() // the stream ended on the event line
 	}
 	if s.dataLines > 0 && s.parsing() {
 		if !s.evStream && s.worthParsing(s.evBuf[:s.evLen]) {
@@ -324,11 +329,11 @@ func (s *sseScanner) dispatch() {
 			s.total.merge(&s.js.staged)
 		}
 	}
-	if s.eventLen > 0 && s.eventLen <= len(s.event) && eventTerminal(s.event[:s.eventLen]) {
+	if s.final {
 		s.terminal = true
 	}
 	if s.js.started {
 		s.js.reset()
 	}
-	s.eventLen, s.relevant, s.dataLines, s.evLen, s.evStream = 0, false, 0, 0, false
+	s.eventLen, s.relevant, s.final, s.dataLines, s.evLen, s.evStream = 0, false, false, 0, 0, false
 }
