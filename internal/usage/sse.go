@@ -80,6 +80,12 @@ func (s *sseScanner) feed(p []byte) {
 				i++
 				continue
 			}
+			if s.lfOnly && s.eventLen > 0 && !s.relevant && !s.final {
+				if n := s.skipIgnored(p[i:]); n > 0 {
+					i += n
+					continue
+				}
+			}
 			if s.lfOnly {
 				if n := s.fastLine(p[i:]); n > 0 {
 					i += n
@@ -147,6 +153,44 @@ func (s *sseScanner) fastLine(p []byte) int {
 	}
 	s.endLine()
 	return nl + 1
+}
+
+// skipIgnored runs through a series of events that cannot carry usage —
+// the content deltas and pings that are nearly all of an Anthropic or
+// Responses stream — as long as each is exactly a "data:" line and a blank
+// line, and the next one starts with an "event:" line naming another such
+// event: two bytes.IndexByte per event, and none of fastLine's
+// bookkeeping. It is called at the start of a line of an ignored event (its
+// name already read) and returns how many bytes it consumed, stopping,
+// always at a line start, at anything else. p holds no CR.
+func (s *sseScanner) skipIgnored(p []byte) int {
+	i := 0
+	for {
+		q := p[i:]
+		nl := bytes.IndexByte(q, '\n')
+		if nl < 0 || nl+1 == len(q) || q[nl+1] != '\n' || nl < 5 || string(q[:5]) != "data:" {
+			return i
+		}
+		if v := q[5:nl]; string(v) == "[DONE]" || (len(v) > 0 && v[0] == ' ' && string(v[1:]) == "[DONE]") {
+			return i // the field-by-field path marks the stream's end
+		}
+		i += nl + 2
+		s.dispatch() // an ignored event: nothing is parsed, nothing ends
+		q = p[i:]
+		nl = bytes.IndexByte(q, '\n')
+		if nl < 6 || string(q[:6]) != "event:" {
+			return i
+		}
+		name := q[6:nl]
+		if len(name) > 0 && name[0] == ' ' {
+			name = name[1:]
+		}
+		if len(name) == 0 || len(name) > len(s.event) || eventRelevant(name) || eventTerminal(name) {
+			return i
+		}
+		s.eventLen = copy(s.event[:], name)
+		i += nl + 1
+	}
 }
 
 // scanField reads a field name up to its colon or the end of the line.
