@@ -31,6 +31,15 @@ for i in $(seq "$ROUNDS"); do
 	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkOverhead$' -benchmem -benchtime="$BENCHTIME" -count=1 .) | tee -a "$OUT/overhead.txt"
 done
 
+# Metering through the SDK, in rounds like the overhead rows (bare and
+# metered swap places with BENCH_ROUND).
+cmd="cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^BenchmarkMeteringSDK\$' -benchmem -benchtime=$BENCHTIME -count=1 .   # for i in 1..$ROUNDS, appended"
+record metering.txt "$cmd"
+for i in $(seq "$ROUNDS"); do
+	echo "== metering round $i/$ROUNDS"
+	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkMeteringSDK$' -benchmem -benchtime="$BENCHTIME" -count=1 .) | tee -a "$OUT/metering.txt"
+done
+
 # 2–5. Scenarios, once each: they report their own figures.
 scenario() { # file, bench regexp, extra flags
 	local f=$1 re=$2; shift 2
