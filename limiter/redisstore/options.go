@@ -48,6 +48,7 @@ type config struct {
 	mode    FailureMode
 	logger  *slog.Logger
 	tel     []telemetry.Option
+	verdict time.Duration // how long a read breaker verdict is reused
 }
 
 func defaultConfig() config {
@@ -58,6 +59,20 @@ func defaultConfig() config {
 		ttl:     15 * time.Minute,
 		share:   1,
 		logger:  slog.Default(),
+		verdict: 100 * time.Millisecond,
+	}
+}
+
+// WithVerdictCache sets how long OpenUntil reuses a breaker verdict it
+// read from Redis before asking again (default 100 ms; 0 asks on every
+// call). A closed breaker then costs at most one round trip per key and
+// interval instead of one per call, and another process's verdict is seen
+// at most this late. Open updates the cache at once.
+func WithVerdictCache(d time.Duration) Option {
+	return func(c *config) {
+		if d >= 0 {
+			c.verdict = d
+		}
 	}
 }
 

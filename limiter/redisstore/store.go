@@ -20,10 +20,11 @@ var ErrUnavailable = errors.New("redisstore: redis unavailable")
 // uses the same Redis and prefix. It is safe for concurrent use. Close stops
 // its background probe; the Redis client stays the caller's.
 type Store struct {
-	rdb   redis.Scripter
-	cfg   config
-	inst  instruments
-	local *limiter.MemoryStore
+	rdb      redis.Scripter
+	cfg      config
+	verdicts verdictCache
+	inst     instruments
+	local    *limiter.MemoryStore
 
 	names  sync.Map // limiter key → redisKeys
 	last   sync.Map // limiter key → limiter.State, the last shared state seen
