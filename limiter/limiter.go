@@ -509,13 +509,21 @@ func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *
 	if o.Empty() {
 		return nil
 	}
-	now := time.Now()
-	if err := l.store.Observe(ctx, key, o, pending, &l.pol, now); err != nil {
-		return storeErr(err)
-	}
-	st, err := l.store.State(ctx, key, &l.pol, now)
-	if err != nil {
-		return storeErr(err)
+	now, _ := clock()
+	var st State
+	if so, ok := l.store.(StateObserver); ok {
+		var err error
+		if st, err = so.ObserveState(ctx, key, o, pending, &l.pol, now); err != nil {
+			return storeErr(err)
+		}
+	} else {
+		if err := l.store.Observe(ctx, key, o, pending, &l.pol, now); err != nil {
+			return storeErr(err)
+		}
+		var err error
+		if st, err = l.store.State(ctx, key, &l.pol, now); err != nil {
+			return storeErr(err)
+		}
 	}
 	ks.mu.Lock()
 	ks.last, ks.lastAt = st, now

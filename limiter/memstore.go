@@ -154,6 +154,23 @@ func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, pen
 	mk := s.key(key)
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
+	mk.observe(o, pending, p, now)
+	return nil
+}
+
+// ObserveState implements StateObserver.
+func (s *MemoryStore) ObserveState(_ context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) (State, error) {
+	mk := s.key(key)
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	mk.observe(o, pending, p, now)
+	return mk.state(), nil
+}
+
+var _ StateObserver = (*MemoryStore)(nil)
+
+// observe is Observe. mk.mu must be held.
+func (mk *memKey) observe(o *Observation, pending Cost, p *Policy, now time.Time) {
 	mk.sync(p, now)
 	for i, r := range o {
 		b := &mk.b[i]
@@ -181,7 +198,6 @@ func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, pen
 			b.level = lvl
 		}
 	}
-	return nil
 }
 
 // Cooldown implements Store.

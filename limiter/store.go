@@ -46,6 +46,15 @@ type Store interface {
 	State(ctx context.Context, key string, p *Policy, now time.Time) (State, error)
 }
 
+// StateObserver is an optional extension of Store: ObserveState is
+// Observe that also returns the key's state after it, in one operation.
+// The Limiter reads the state after every Observe; a store that implements
+// this saves that second call (for a shared store, a second round trip per
+// response).
+type StateObserver interface {
+	ObserveState(ctx context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) (State, error)
+}
+
 // Policy is the limiter configuration a Store needs on every call: it is
 // passed each time so a store holds no configuration of its own and one
 // store can serve several limiters.

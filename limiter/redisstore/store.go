@@ -131,6 +131,13 @@ func (s *Store) Adjust(ctx context.Context, key string, delta limiter.Cost, p *l
 // the buckets every process shares. pending (what this process reserved
 // after the observed request) is taken off Remaining before it is adopted.
 func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
+	_, err := s.ObserveState(ctx, key, o, pending, p, now)
+	return err
+}
+
+// ObserveState implements limiter.StateObserver: Observe, returning the
+// key's state after it from the same round trip.
+func (s *Store) ObserveState(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) (limiter.State, error) {
 	k := s.keys(key)
 	args := s.policyArgs(p, 4*limiter.NumKinds)
 	for i, r := range o {
@@ -144,6 +151,7 @@ func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation,
 		}
 		args = append(args, r.Limit, has, r.Remaining-pending[i], reset)
 	}
+	var st limiter.State
 	fb, err := s.try(ctx, opObserve, func(ctx context.Context) error {
 		v, err := observeScript.Run(ctx, s.rdb, []string{k.buckets, k.cooldown}, args...).Result()
 		if err != nil {
@@ -151,15 +159,24 @@ func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation,
 		}
 		r, err := parseReply(v, now)
 		if err == nil {
+			st = r.state
 			s.remember(key, &r.state)
 		}
 		return err
 	})
-	if err != nil || !fb {
-		return err
+	switch {
+	case err != nil:
+		return limiter.State{}, err
+	case fb:
+		if err := s.localObserve(ctx, key, o, pending, p, now); err != nil {
+			return limiter.State{}, err
+		}
+		return s.localState(ctx, key, p, now)
 	}
-	return s.localObserve(ctx, key, o, pending, p, now)
+	return st, nil
 }
+
+var _ limiter.StateObserver = (*Store)(nil)
 
 // Cooldown implements limiter.Store: every process's Reserve for key denies
 // until until. The cool-down is set on Redis's clock as the delay from the

@@ -236,3 +236,28 @@ func TestObserveTakesPendingOffRemaining(t *testing.T) {
 		t.Fatalf("level = %v, want 7 remaining - 2 pending = 5", lvl)
 	}
 }
+
+// The limiter reads a key's state after every Observe; through
+// ObserveState that is the observe script's own reply, not a second round
+// trip.
+func TestLimiterObserveIsOneRoundTrip(t *testing.T) {
+	srv := redistest.Start(t)
+	cs := &countingScripter{Scripter: newClient(t, srv)}
+	l := limiter.New(limiter.WithStore(newStore(t, cs)))
+	defer l.Close()
+	ctx := context.Background()
+	o := limiter.Observation{limiter.Requests: {Limit: 50, Remaining: 40, HasRemaining: true}}
+	if err := l.Observe(ctx, "warm-up", o); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	cs.n.Store(0)
+	if err := l.Observe(ctx, "k", o); err != nil {
+		t.Fatal(err)
+	}
+	if n := cs.n.Load(); n != 1 {
+		t.Fatalf("Observe cost %d round trips, want 1", n)
+	}
+	if st := l.StatsFor("k"); st.Limits[limiter.Requests] != 50 || st.Remaining[limiter.Requests] > 41 { // 40, plus a refill of moments
+		t.Fatalf("stats after Observe: %+v", st)
+	}
+}
