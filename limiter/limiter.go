@@ -23,8 +23,10 @@ type Limiter struct {
 	bpt           float64
 	defOut        int64
 
-	keys   sync.Map // string → *keyState
-	models sync.Map // model → *calibration
+	keys      sync.Map     // string → *keyState
+	models    sync.Map     // model → *calibration
+	lastSweep atomic.Int64 // monotonic ns of the last sweep (prune.go)
+	retired   atomic.Int64 // keys the sweeps retired
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -108,6 +110,9 @@ type keyState struct {
 	cal atomic.Pointer[modelCal]
 
 	mu           sync.Mutex
+	dead         bool        // retired by a sweep: look the key up again
+	lastUsed     int64       // monotonic ns of the last acquire, observe or cool-down
+	idleSweeps   int         // consecutive sweeps that found the key idle
 	head         bool        // some acquire is at the head of the queue
 	q            [2]waitList // queued acquires, by priority
 	queued       int
@@ -132,8 +137,9 @@ func (l *Limiter) state(key string) *keyState {
 		return v.(*keyState)
 	}
 	ks := &keyState{key: key, kick: make(chan struct{}, 1)}
-	if ms, ok := l.store.(*MemoryStore); ok {
-		ks.mem = ms.key(key)
+	ms, _ := l.store.(*MemoryStore)
+	if ms != nil {
+		ks.mem = ms.hold(key)
 	}
 	switch {
 	case l.aimd != nil:
@@ -141,8 +147,26 @@ func (l *Limiter) state(key string) *keyState {
 	case l.conc > 0:
 		ks.climit = float64(l.conc)
 	}
-	v, _ := l.keys.LoadOrStore(key, ks)
+	v, loaded := l.keys.LoadOrStore(key, ks)
+	if loaded && ms != nil {
+		now, _ := clock()
+		ms.forget(key, ks.mem, &l.pol, now) // another goroutine's state won
+	}
 	return v.(*keyState)
+}
+
+// lockState returns key's state with its mu held and marks it used, never
+// a state a sweep has retired (prune.go).
+func (l *Limiter) lockState(key string, mono int64) *keyState {
+	for {
+		ks := l.state(key)
+		ks.mu.Lock()
+		if !ks.dead {
+			ks.lastUsed = mono
+			return ks
+		}
+		ks.mu.Unlock()
+	}
 }
 
 func (ks *keyState) wake() {
@@ -175,8 +199,9 @@ func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reserv
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ks := l.state(key)
 	now, mono := clock()
+	l.maybeSweep(now, mono)
+	ks := l.lockState(key, mono)
 	r := &Reservation{l: l, ks: ks, bytes: req.InputBytes, start: mono}
 	r.cost, r.cal = l.cost(ks, req)
 	if req.Priority > Batch {
@@ -207,9 +232,9 @@ func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reserv
 }
 
 // enter makes r the head of ks's queue, waiting behind earlier acquires.
-// It returns with ks.mu held when r is the head, and without it on error.
+// It is called with ks.mu held and returns with it held when r is the
+// head, and without it on error.
 func (l *Limiter) enter(ctx context.Context, ks *keyState, r *Reservation, p Priority) error {
-	ks.mu.Lock()
 	if !ks.head && ks.queued == 0 {
 		ks.head = true
 		return nil
@@ -491,12 +516,13 @@ func (l *Limiter) estimate(ks *keyState, cost Cost, now time.Time) (time.Duratio
 // which reservations the provider cannot have counted yet. Observe assumes
 // it has counted none of those in flight.
 func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error {
-	return l.observe(ctx, l.state(key), nil, &o)
+	_, mono := clock()
+	return l.observe(ctx, l.lockState(key, mono), nil, &o)
 }
 
+// observe is called with ks.mu held.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
 	key := ks.key
-	ks.mu.Lock()
 	pending := ks.pendingAfter(r)
 	ks.mu.Unlock()
 	defer func() {
@@ -536,7 +562,9 @@ func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *
 // it from a 429 or 529 that carries a server delay, so that no other request
 // of the key reaches the provider before the moment it named.
 func (l *Limiter) Cooldown(ctx context.Context, key string, until time.Time) error {
-	ks := l.state(key)
+	_, mono := clock()
+	ks := l.lockState(key, mono)
+	ks.mu.Unlock()
 	defer ks.wake()
 	if err := l.store.Cooldown(ctx, key, until); err != nil {
 		return storeErr(err)

@@ -14,6 +14,7 @@ type MemoryStore struct {
 }
 
 type memKey struct {
+	refs     int // Limiters whose key state holds this memKey (MemoryStore.mu)
 	mu       sync.Mutex
 	b        [NumKinds]bucket
 	caps     [NumKinds]int64 // caps last applied
@@ -42,6 +43,45 @@ func (s *MemoryStore) key(k string) *memKey {
 		s.keys[k] = mk
 	}
 	return mk
+}
+
+// hold returns key's buckets for a Limiter to keep: they are not
+// forgotten until the Limiter calls forget.
+func (s *MemoryStore) hold(k string) *memKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mk := s.keys[k]
+	if mk == nil {
+		mk = &memKey{}
+		s.keys[k] = mk
+	}
+	mk.refs++
+	return mk
+}
+
+// forget drops a Limiter's hold on key's buckets, and the buckets too when
+// no Limiter holds them and they are as a new key's would be: full, with no
+// cool-down pending and no limits learned... or only learned long ago: a
+// pruned key relearns its limits from its next response.
+func (s *MemoryStore) forget(k string, mk *memKey, p *Policy, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mk.refs--
+	if mk.refs > 0 || s.keys[k] != mk {
+		return
+	}
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	mk.sync(p, now)
+	if now.Before(mk.cooldown) {
+		return
+	}
+	for i := range mk.b {
+		if b := &mk.b[i]; b.limit > 0 && b.level < b.limit {
+			return
+		}
+	}
+	delete(s.keys, k)
 }
 
 // sync brings the buckets up to now and applies p's caps.

@@ -53,6 +53,7 @@ func (r *Reservation) waitState() *waited {
 // response headers (see Limiter.Observe). Call it once the response's
 // headers arrive, before the request ends.
 func (r *Reservation) Observe(ctx context.Context, o Observation) error {
+	r.ks.mu.Lock() // a reservation's key is never retired while it is in flight
 	return r.l.observe(ctx, r.ks, r, &o)
 }
 

@@ -1,0 +1,107 @@
+package limiter
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func (l *Limiter) numKeys() int {
+	n := 0
+	l.keys.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
+func (s *MemoryStore) numKeys() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.keys)
+}
+
+// Keys nobody uses any more are retired, state and buckets, while a key
+// with a request in flight is kept however long the request takes.
+func TestIdleKeysArePruned(t *testing.T) {
+	const window = 20 * time.Millisecond
+	ms := NewMemoryStore()
+	l := New(WithStore(ms), WithWindow(window), WithLimits(Limits{Requests: 1000}))
+	defer l.Close()
+	ctx := context.Background()
+	for i := range 1000 {
+		r, err := l.Acquire(ctx, fmt.Sprintf("tenant-%d", i), Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+	}
+	busy, err := l.Acquire(ctx, "busy", Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := l.numKeys(); n != 1001 {
+		t.Fatalf("%d keys, want 1001", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for l.numKeys() > 2 || ms.numKeys() > 2 { // "busy" and "tick" stay
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d keys in the limiter, %d in the store", l.numKeys(), ms.numKeys())
+		}
+		r, err := l.Acquire(ctx, "tick", Request{}) // acquires drive the sweeps
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+		time.Sleep(window / 4)
+	}
+	if st := l.StatsFor("busy"); st.InFlight != 1 {
+		t.Fatalf("busy key: %d in flight, want 1", st.InFlight)
+	}
+	busy.Release()
+	if st := l.StatsFor("busy"); st.InFlight != 0 {
+		t.Fatalf("busy key after release: %d in flight, want 0", st.InFlight)
+	}
+}
+
+// Sweeping while keys are acquired must never split a key in two: with a
+// concurrency cap of one, no two requests of a key are ever in flight.
+func TestPruneKeepsOneStatePerKey(t *testing.T) {
+	l := New(WithWindow(2*time.Millisecond), WithConcurrency(1))
+	defer l.Close()
+	var inflight [8]atomic.Int32
+	var wg sync.WaitGroup
+	var violations atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			for range 400 {
+				k := rand.IntN(len(inflight))
+				r, err := l.Acquire(ctx, fmt.Sprint(k), Request{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if inflight[k].Add(1) > 1 {
+					violations.Add(1)
+				}
+				if rand.IntN(4) == 0 {
+					time.Sleep(3 * time.Millisecond) // idle long enough for sweeps
+				}
+				inflight[k].Add(-1)
+				r.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if l.retired.Load() == 0 {
+		t.Fatal("no key was retired: the test did not race sweeps against acquires")
+	}
+	t.Logf("%d keys retired", l.retired.Load())
+	if v := violations.Load(); v > 0 {
+		t.Fatalf("%d times two requests of one key were in flight under a cap of 1", v)
+	}
+}
