@@ -58,6 +58,11 @@ type Config struct {
 	// Outages are windows, relative to the server's start, during which
 	// every request fails.
 	Outages []Outage
+	// MaxRecorded bounds the arrivals Requests keeps, so a long run does
+	// not grow without bound: past it the oldest half is dropped (counted
+	// in Stats.Forgotten). Zero means 100 000; negative, no bound. Stats'
+	// counters are exact whatever it is.
+	MaxRecorded int
 }
 
 // defaultOutputTokens is the OutputTokens used when Config.OutputTokens is

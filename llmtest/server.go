@@ -62,7 +62,7 @@ func NewHandler(cfg Config) *Server {
 		quotas:  &quotas{q: cfg.Quota, window: cfg.Window, fill: cfg.InitialFill, start: now, limits: map[quotaKey]*limits{}},
 		faults:  newFaults(cfg.Seed, cfg.Faults),
 		outages: &outages{start: now, fixed: append([]Outage(nil), cfg.Outages...)},
-		rec:     newRecorder(),
+		rec:     newRecorder(cfg.MaxRecorded),
 	}
 }
 

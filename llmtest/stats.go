@@ -37,6 +37,8 @@ type Stats struct {
 	InputTokens, OutputTokens int64
 	// Completed counts successful responses sent in full.
 	Completed int64
+	// Forgotten counts arrivals dropped from Requests (Config.MaxRecorded).
+	Forgotten int64
 }
 
 // Request records one arrival (one attempt).
@@ -63,12 +65,22 @@ type Request struct {
 type recorder struct {
 	mu        sync.Mutex
 	st        Stats
+	max       int // Config.MaxRecorded, resolved
 	reqs      []*Request
 	announced map[string]time.Time // key fingerprint → latest retry-after moment
 }
 
-func newRecorder() *recorder {
-	return &recorder{st: Stats{ByStatus: map[int]int64{}}, announced: map[string]time.Time{}}
+// defaultMaxRecorded is Config.MaxRecorded's default.
+const defaultMaxRecorded = 100_000
+
+func newRecorder(max int) *recorder {
+	switch {
+	case max == 0:
+		max = defaultMaxRecorded
+	case max < 0:
+		max = 0
+	}
+	return &recorder{st: Stats{ByStatus: map[int]int64{}}, max: max, announced: map[string]time.Time{}}
 }
 
 // arrive records an arrival and returns its record, to be completed by
@@ -92,6 +104,13 @@ func (rc *recorder) arrive(now time.Time, r *http.Request, body []byte, c call) 
 	}
 	rc.st.InFlight++
 	rc.st.PeakConcurrency = max(rc.st.PeakConcurrency, rc.st.InFlight)
+	if rc.max > 0 && len(rc.reqs) >= rc.max {
+		keep := rc.max / 2
+		n := copy(rc.reqs, rc.reqs[len(rc.reqs)-keep:])
+		clear(rc.reqs[n:])
+		rc.st.Forgotten += int64(len(rc.reqs) - n)
+		rc.reqs = rc.reqs[:n]
+	}
 	rc.reqs = append(rc.reqs, req)
 	return req
 }

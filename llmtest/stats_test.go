@@ -3,6 +3,7 @@ package llmtest
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -124,6 +125,27 @@ func TestCountTokens(t *testing.T) {
 	for in, want := range map[string]int{"": 0, "a": 1, "abcd": 1, "abcde": 2, "héllo": 2, "12345678": 2} {
 		if got := CountTokens(in); got != want {
 			t.Errorf("CountTokens(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// Requests keeps at most MaxRecorded arrivals, the newest; the counters
+// stay exact.
+func TestMaxRecordedBoundsRequests(t *testing.T) {
+	s := newTestServer(t, Config{MaxRecorded: 10})
+	for i := range 25 {
+		res, _ := post(t, s, "/v1/messages", "k", anthropicBody(fmt.Sprintf("model-%d", i), "hi", 5, false))
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	reqs, st := s.Requests(), s.Stats()
+	if len(reqs) > 10 || len(reqs) < 5 || st.Arrivals != 25 || st.Forgotten+int64(len(reqs)) != 25 {
+		t.Fatalf("%d recorded, stats %+v", len(reqs), st)
+	}
+	for i, r := range reqs { // the newest, in order
+		if want := fmt.Sprintf("model-%d", 25-len(reqs)+i); r.Model != want {
+			t.Fatalf("request %d is %s, want %s", i, r.Model, want)
 		}
 	}
 }
