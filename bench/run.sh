@@ -22,23 +22,21 @@ rm -f "$OUT"/*.txt "$OUT"/commands.tsv
 record() { printf '%s\t%s\n' "$1" "$2" >>"$OUT/commands.tsv"; }
 started=$(date +%s)
 
-# 1. Overhead: all rows in one `go test -bench` run, repeated in rounds so
-# the noise of a shared machine hits every row alike.
-cmd="cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^BenchmarkOverhead\$' -benchmem -benchtime=$BENCHTIME -count=1 .   # for i in 1..$ROUNDS, appended (BENCH_ROUND rotates the order of the rows)"
-record overhead.txt "$cmd"
-for i in $(seq "$ROUNDS"); do
-	echo "== overhead round $i/$ROUNDS"
-	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkOverhead$' -benchmem -benchtime="$BENCHTIME" -count=1 .) | tee -a "$OUT/overhead.txt"
-done
+# rounds FILE NAME: BenchmarkNAME of bench/, all its rows in one `go test
+# -bench` run, repeated in $ROUNDS rounds so the noise of a shared machine
+# hits every row alike (BENCH_ROUND rotates the order of the rows).
+rounds() {
+	local f=$1 name=$2
+	record "$f" "cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^Benchmark$name\$' -benchmem -benchtime=$BENCHTIME -count=1 .   # for i in 1..$ROUNDS, appended (BENCH_ROUND rotates the order of the rows)"
+	for i in $(seq "$ROUNDS"); do
+		echo "== $name round $i/$ROUNDS"
+		(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench "^Benchmark$name\$" -benchmem -benchtime="$BENCHTIME" -count=1 .) | tee -a "$OUT/$f"
+	done
+}
 
-# Metering through the SDK, in rounds like the overhead rows (bare and
-# metered swap places with BENCH_ROUND).
-cmd="cd bench && BENCH_ROUND=\$i go test -run '^\$' -bench '^BenchmarkMeteringSDK\$' -benchmem -benchtime=$BENCHTIME -count=1 .   # for i in 1..$ROUNDS, appended"
-record metering.txt "$cmd"
-for i in $(seq "$ROUNDS"); do
-	echo "== metering round $i/$ROUNDS"
-	(cd bench && BENCH_ROUND=$i $GO test -run '^$' -bench '^BenchmarkMeteringSDK$' -benchmem -benchtime="$BENCHTIME" -count=1 .) | tee -a "$OUT/metering.txt"
-done
+# 1. Overhead per call, and the metering cost through the SDK (§6).
+rounds overhead.txt Overhead
+rounds metering.txt MeteringSDK
 
 # 2–5. Scenarios, once each: they report their own figures.
 scenario() { # file, bench regexp, extra flags
