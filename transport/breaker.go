@@ -42,7 +42,8 @@ func Breaker(next http.RoundTripper, opts ...Option) http.RoundTripper {
 		next = http.DefaultTransport
 	}
 	c := newConfig(opts)
-	b := &breakerTransport{next: next, cfg: c.breaker, log: c.logger, entries: map[string]*breakerEntry{}}
+	b := &breakerTransport{next: next, cfg: c.breaker, log: c.logger, entries: map[string]*breakerEntry{},
+		byHostModel: map[hostModel]*breakerEntry{}}
 	b.ins = newBreakerInstruments(c.tel.Meter(), b)
 	return b
 }
@@ -53,8 +54,9 @@ type breakerTransport struct {
 	log  *slog.Logger
 	ins  breakerInstruments
 
-	mu      sync.Mutex // guards entries
-	entries map[string]*breakerEntry
+	mu          sync.Mutex // guards entries and byHostModel
+	entries     map[string]*breakerEntry
+	byHostModel map[hostModel]*breakerEntry // the same entries, by default key
 }
 
 // breakerEntry is the breaker of one key.
@@ -130,7 +132,7 @@ func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 // RoundTrip implements http.RoundTripper.
 func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	e := b.entry(b.cfg.key(req))
+	e := b.entryOf(req)
 	done, err := b.admit(ctx, e)
 	if err != nil {
 		if req.Body != nil {
