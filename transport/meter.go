@@ -158,8 +158,6 @@ func sdkSpansCall(ctx context.Context, req *http.Request) bool {
 
 func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 	ctx := req.Context()
-	op := c.api.Operation()
-	name, kind := strings.TrimSpace(op+" "+c.fields.Model), trace.SpanKindClient
 	if c.m.noTraces {
 		if !trace.SpanFromContext(ctx).IsRecording() {
 			// What the no-op tracer would return, without its context
@@ -167,8 +165,9 @@ func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 			// none), and the call's span is a no-op.
 			return ctx, noopSpan
 		}
-		return c.m.tracer.Start(ctx, name)
+		return c.m.tracer.Start(ctx, c.spanName())
 	}
+	name, kind := c.spanName(), trace.SpanKindClient
 	var attrs []attribute.KeyValue
 	if c.sdkSpan = sdkSpansCall(ctx, req); c.sdkSpan {
 		// The SDK's span already carries the gen_ai.* request and usage
@@ -184,6 +183,11 @@ func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 		attrs = append(attrs, telemetry.AttrUsageIncludeInjected.Bool(true))
 	}
 	return c.m.tracer.Start(ctx, name, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
+}
+
+// spanName is the GenAI span's name, "{operation} {model}".
+func (c *meterCall) spanName() string {
+	return strings.TrimSpace(c.api.Operation() + " " + c.fields.Model)
 }
 
 // attrs are the attributes common to the span and every metric.

@@ -115,23 +115,26 @@ const maxCount = 1 << 53
 //
 // Every response carries up to eight counts, so plain digits — what the
 // providers send — are read directly; anything else (spaces, a sign,
-// garbage) goes through strconv.ParseInt as it always did. 15 digits are
-// below maxCount, so the fast path cannot overflow.
+// garbage) goes through strconv.ParseInt as it always did. 16 digits
+// cannot overflow an int64, and maxCount has 16.
 func count(v string) (n int64, ok bool) {
 	if len(v) == 0 {
 		return 0, false
 	}
-	if len(v) <= 15 {
-		for i := 0; i < len(v); i++ {
-			c := v[i]
-			if c < '0' || c > '9' {
-				return countSlow(v)
-			}
-			n = n*10 + int64(c-'0')
-		}
-		return n, true
+	if len(v) > 16 {
+		return countSlow(v)
 	}
-	return countSlow(v)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return countSlow(v)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n >= maxCount {
+		return 0, false
+	}
+	return n, true
 }
 
 func countSlow(v string) (int64, bool) {
