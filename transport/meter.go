@@ -167,14 +167,20 @@ func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 		}
 		return c.m.tracer.Start(ctx, c.spanName())
 	}
-	name, kind := c.spanName(), trace.SpanKindClient
+	kind := trace.SpanKindClient
+	var name string
 	var attrs []attribute.KeyValue
 	if c.sdkSpan = sdkSpansCall(ctx, req); c.sdkSpan {
 		// The SDK's span already carries the gen_ai.* request and usage
 		// attributes: sluice.call adds only what the SDK lacks.
 		name, kind = telemetry.SpanCall, trace.SpanKindInternal
 	} else {
-		attrs = append(c.attrs(), telemetry.AttrRequestStream.Bool(c.fields.Stream))
+		// The name and the common attributes are the same for every call
+		// to this model: take them from the cache the metrics use.
+		sets := c.metricSets("", "")
+		name = sets.spanName
+		attrs = append(make([]attribute.KeyValue, 0, len(sets.attrs)+3), sets.attrs...)
+		attrs = append(attrs, telemetry.AttrRequestStream.Bool(c.fields.Stream))
 		if c.fields.MaxTokens > 0 {
 			attrs = append(attrs, telemetry.AttrRequestMaxTokens.Int64(c.fields.MaxTokens))
 		}
@@ -193,11 +199,12 @@ func (c *meterCall) spanName() string {
 // attrs are the attributes common to the span and every metric.
 func (c *meterCall) attrs() []attribute.KeyValue {
 	host, port := c.serverAddress()
-	a := []attribute.KeyValue{
+	a := make([]attribute.KeyValue, 0, 7) // room for a response model and an error type
+	a = append(a,
 		telemetry.AttrProviderName.String(c.kind.String()),
 		telemetry.AttrOperationName.String(c.api.Operation()),
 		telemetry.AttrServerAddress.String(host),
-	}
+	)
 	if port > 0 {
 		a = append(a, telemetry.AttrServerPort.Int(port))
 	}
@@ -297,7 +304,7 @@ func (c *meterCall) metricSets(responseModel, errType string) *meterSets {
 	host, port := c.serverAddress()
 	k := meterSetKey{kind: c.kind, api: c.api, host: host, port: port, model: c.fields.Model,
 		responseModel: responseModel, errType: errType}
-	return c.m.sets.get(k, func() []attribute.KeyValue {
+	return c.m.sets.get(k, func() *meterSets {
 		a := c.attrs()
 		if responseModel != "" {
 			a = append(a, telemetry.AttrResponseModel.String(responseModel))
@@ -305,7 +312,7 @@ func (c *meterCall) metricSets(responseModel, errType string) *meterSets {
 		if errType != "" {
 			a = append(a, telemetry.AttrErrorType.String(errType))
 		}
-		return a
+		return newMeterSets(a, c.spanName())
 	})
 }
 

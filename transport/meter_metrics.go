@@ -69,20 +69,26 @@ type meterSetKey struct {
 
 // meterSets are the record options of one combination of attributes,
 // built once: an attribute set is an allocation, a sort and a hash, and a
-// call records up to three of them (tokens ×2, duration).
+// call records up to three of them (tokens ×2, duration). Those without a
+// response model or error type also give the span its name and its common
+// attributes.
 type meterSets struct {
 	call          []metric.RecordOption // duration, time to first chunk
 	input, output []metric.RecordOption // token usage by gen_ai.token.type
+	attrs         []attribute.KeyValue  // read-only
+	spanName      string
 }
 
-func newMeterSets(attrs []attribute.KeyValue) *meterSets {
+func newMeterSets(attrs []attribute.KeyValue, spanName string) *meterSets {
 	n := len(attrs)
 	in := append(attrs[:n:n], telemetry.AttrTokenType.String(telemetry.TokenTypeInput))
 	out := append(attrs[:n:n], telemetry.AttrTokenType.String(telemetry.TokenTypeOutput))
 	return &meterSets{
-		call:   []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))},
-		input:  []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(in...))},
-		output: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(out...))},
+		attrs:    attrs[:n:n],
+		spanName: spanName,
+		call:     []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))},
+		input:    []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(in...))},
+		output:   []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(out...))},
 	}
 }
 
@@ -98,15 +104,15 @@ type meterSetCache struct {
 	m  map[meterSetKey]*meterSets
 }
 
-// get returns the sets of k, built from attrs() the first time.
-func (c *meterSetCache) get(k meterSetKey, attrs func() []attribute.KeyValue) *meterSets {
+// get returns the sets of k, made by build the first time.
+func (c *meterSetCache) get(k meterSetKey, build func() *meterSets) *meterSets {
 	c.mu.RLock()
 	s, ok := c.m[k]
 	c.mu.RUnlock()
 	if ok {
 		return s
 	}
-	s = newMeterSets(attrs())
+	s = build()
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = make(map[meterSetKey]*meterSets)

@@ -4,12 +4,14 @@ import (
 	"io"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // noopSpan is the call span when the TracerProvider is OpenTelemetry's
-// no-op one and the caller's context holds no recording span.
-var noopSpan = tracenoop.Span{}
+// no-op one and the caller's context holds no recording span. It is boxed
+// in the interface once: tracenoop.Span is too big to convert for free.
+var noopSpan trace.Span = tracenoop.Span{}
 
 // meterBody is the response body the meter hands back. It lives inside its
 // meterCall, so wrapping the body costs no allocation of its own (two
