@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluicehq/sluice/internal/readmostly"
 	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/telemetry"
 )
@@ -43,7 +44,7 @@ func Breaker(next http.RoundTripper, opts ...Option) http.RoundTripper {
 	}
 	c := newConfig(opts)
 	b := &breakerTransport{next: next, cfg: c.breaker, log: c.logger, entries: map[string]*breakerEntry{},
-		byHostModel: map[hostModel]*breakerEntry{}}
+		byHostModel: readmostly.New[hostModel, *breakerEntry](maxBreakerIndex)}
 	b.ins = newBreakerInstruments(c.tel.Meter(), b)
 	return b
 }
@@ -54,9 +55,9 @@ type breakerTransport struct {
 	log  *slog.Logger
 	ins  breakerInstruments
 
-	mu          sync.Mutex // guards entries and byHostModel
+	mu          sync.Mutex // guards entries
 	entries     map[string]*breakerEntry
-	byHostModel map[hostModel]*breakerEntry // the same entries, by default key
+	byHostModel *readmostly.Map[hostModel, *breakerEntry] // the same entries, by default key
 }
 
 // breakerEntry is the breaker of one key.

@@ -19,23 +19,18 @@ func (k hostModel) key() string {
 	return k.host
 }
 
+// maxBreakerIndex bounds the index by host and model; past it, entries
+// are found by their string key as with WithBreakerKey.
+const maxBreakerIndex = 1024
+
 // entryOf returns the breaker of req. With the default key the entry is
-// found by host and model directly: building "host model" for every
-// attempt was an allocation and a second hash of the same bytes.
+// found by host and model in a lock-free index: building "host model" for
+// every attempt was an allocation and a second hash of the same bytes, and
+// the lock around the entries map a point every call went through.
 func (b *breakerTransport) entryOf(req *http.Request) *breakerEntry {
 	if b.cfg.key != nil {
 		return b.entry(b.cfg.key(req))
 	}
 	hm := hostModelOf(req)
-	b.mu.Lock()
-	e, ok := b.byHostModel[hm]
-	b.mu.Unlock()
-	if ok {
-		return e
-	}
-	e = b.entry(hm.key())
-	b.mu.Lock()
-	b.byHostModel[hm] = e
-	b.mu.Unlock()
-	return e
+	return b.byHostModel.Get(hm, func() *breakerEntry { return b.entry(hm.key()) })
 }

@@ -3,9 +3,9 @@ package transport
 import (
 	"hash/maphash"
 	"net/http"
-	"sync"
 
 	"github.com/sluicehq/sluice/internal/provider"
+	"github.com/sluicehq/sluice/internal/readmostly"
 	"github.com/sluicehq/sluice/internal/reqbody"
 )
 
@@ -32,9 +32,7 @@ func limitKeyOf(apiKey, model string) string {
 // collisions, which the limiter has always accepted.
 type limitKeys struct {
 	seed maphash.Seed
-
-	mu sync.RWMutex // guards m
-	m  map[limitKeyID]string
+	m    *readmostly.Map[limitKeyID, string]
 }
 
 // limitKeyID indexes limitKeys.
@@ -49,7 +47,9 @@ type limitKeyID struct {
 // computed on every call, as without the cache.
 const maxLimitKeys = 1024
 
-func newLimitKeys() *limitKeys { return &limitKeys{seed: maphash.MakeSeed()} }
+func newLimitKeys() *limitKeys {
+	return &limitKeys{seed: maphash.MakeSeed(), m: readmostly.New[limitKeyID, string](maxLimitKeys)}
+}
 
 // key returns the default limit key of r, remembered.
 func (k *limitKeys) key(r *http.Request, f reqbody.Fields) string {
@@ -58,20 +58,5 @@ func (k *limitKeys) key(r *http.Request, f reqbody.Fields) string {
 	if apiKey != "" {
 		id.key, id.hasKey = maphash.String(k.seed, apiKey), true
 	}
-	k.mu.RLock()
-	s, ok := k.m[id]
-	k.mu.RUnlock()
-	if ok {
-		return s
-	}
-	s = limitKeyOf(apiKey, f.Model)
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = make(map[limitKeyID]string)
-	}
-	if len(k.m) < maxLimitKeys {
-		k.m[id] = s
-	}
-	k.mu.Unlock()
-	return s
+	return k.m.Get(id, func() string { return limitKeyOf(apiKey, f.Model) })
 }

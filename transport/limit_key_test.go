@@ -44,7 +44,7 @@ func TestLimitKeysRemembered(t *testing.T) {
 		}
 	}
 	// One key sent as x-api-key or as a bearer token is one entry.
-	if n := len(k.m); n != len(cases)-1 {
+	if n := k.m.Len(); n != len(cases)-1 {
 		t.Errorf("%d entries, want %d", n, len(cases)-1)
 	}
 }
@@ -59,7 +59,7 @@ func TestLimitKeysBounded(t *testing.T) {
 			t.Fatalf("key %q, want %q", got, want)
 		}
 	}
-	if len(k.m) != maxLimitKeys {
-		t.Fatalf("%d entries, want the bound %d", len(k.m), maxLimitKeys)
+	if k.m.Len() != maxLimitKeys {
+		t.Fatalf("%d entries, want the bound %d", k.m.Len(), maxLimitKeys)
 	}
 }

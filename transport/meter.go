@@ -49,7 +49,7 @@ func Meter(next http.RoundTripper, opts ...Option) http.RoundTripper {
 	c := newConfig(opts)
 	_, noTraces := c.tel.TracerProvider.(tracenoop.TracerProvider)
 	return &meterTransport{next: next, cfg: c.meter, tracer: c.tel.Tracer(), ins: newMeterInstruments(c.tel.Meter()),
-		noTraces: noTraces}
+		noTraces: noTraces, sets: newMeterSetCache()}
 }
 
 type meterTransport struct {
@@ -57,7 +57,7 @@ type meterTransport struct {
 	cfg      meterConfig
 	tracer   trace.Tracer
 	ins      meterInstruments
-	sets     meterSetCache
+	sets     *meterSetCache
 	noTraces bool // an explicit no-op TracerProvider: build no span attributes
 }
 
@@ -304,7 +304,7 @@ func (c *meterCall) metricSets(responseModel, errType string) *meterSets {
 	host, port := c.serverAddress()
 	k := meterSetKey{kind: c.kind, api: c.api, host: host, port: port, model: c.fields.Model,
 		responseModel: responseModel, errType: errType}
-	return c.m.sets.get(k, func() *meterSets {
+	return c.m.sets.Get(k, func() *meterSets {
 		a := c.attrs()
 		if responseModel != "" {
 			a = append(a, telemetry.AttrResponseModel.String(responseModel))

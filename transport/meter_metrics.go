@@ -2,13 +2,13 @@ package transport
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sluicehq/sluice/internal/provider"
+	"github.com/sluicehq/sluice/internal/readmostly"
 	"github.com/sluicehq/sluice/telemetry"
 )
 
@@ -97,29 +97,7 @@ func newMeterSets(attrs []attribute.KeyValue, spanName string) *meterSets {
 // calls build their sets as before the cache.
 const maxMeterSets = 256
 
-// meterSetCache holds the meterSets of the combinations seen so far. mu
-// guards m; calls only read it once their combination is in.
-type meterSetCache struct {
-	mu sync.RWMutex
-	m  map[meterSetKey]*meterSets
-}
+// meterSetCache holds the meterSets of the combinations seen so far.
+type meterSetCache = readmostly.Map[meterSetKey, *meterSets]
 
-// get returns the sets of k, made by build the first time.
-func (c *meterSetCache) get(k meterSetKey, build func() *meterSets) *meterSets {
-	c.mu.RLock()
-	s, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return s
-	}
-	s = build()
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = make(map[meterSetKey]*meterSets)
-	}
-	if len(c.m) < maxMeterSets {
-		c.m[k] = s
-	}
-	c.mu.Unlock()
-	return s
-}
+func newMeterSetCache() *meterSetCache { return readmostly.New[meterSetKey, *meterSets](maxMeterSets) }

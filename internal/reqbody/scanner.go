@@ -3,7 +3,6 @@ package reqbody
 import (
 	"bytes"
 	"io"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -118,9 +117,7 @@ func (s *scanner) field(f *Fields, k []byte) bool {
 			var small [64]byte
 			v, ok := s.str(small[:0], 1<<10)
 			if ok && v != nil {
-				// Invalid UTF-8 runs become U+FFFD: the model becomes a
-				// telemetry attribute, and OTLP rejects invalid UTF-8.
-				f.Model = strings.ToValidUTF8(string(v), "\uFFFD")
+				f.Model = modelName(v)
 			}
 			return ok
 		}
