@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -74,7 +75,7 @@ type meterCall struct {
 	url      *url.URL
 	host     string // server.address and server.port, read from url
 	port     int    // when an attribute first needs them
-	hostDone bool
+	hostOnce sync.Once
 	status   int // of a 2xx response
 	injected bool
 	cs       callState // shared with the layers beneath
@@ -138,13 +139,10 @@ func serverAddress(u *url.URL) (string, int) {
 
 // serverAddress returns the call's server.address and server.port, read
 // from the URL the first time an attribute needs them (never, when nothing
-// records). The call's methods run one after another — RoundTrip, then the
-// body's reader — so the lazy fill needs no lock.
+// records). A stream's first chunk and a Close from another goroutine may
+// both ask first, hence the Once.
 func (c *meterCall) serverAddress() (string, int) {
-	if !c.hostDone {
-		c.host, c.port = serverAddress(c.url)
-		c.hostDone = true
-	}
+	c.hostOnce.Do(func() { c.host, c.port = serverAddress(c.url) })
 	return c.host, c.port
 }
 
