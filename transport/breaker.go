@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluicehq/sluice/internal/readmostly"
 	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/telemetry"
 )
@@ -42,7 +43,8 @@ func Breaker(next http.RoundTripper, opts ...Option) http.RoundTripper {
 		next = http.DefaultTransport
 	}
 	c := newConfig(opts)
-	b := &breakerTransport{next: next, cfg: c.breaker, log: c.logger, entries: map[string]*breakerEntry{}}
+	b := &breakerTransport{next: next, cfg: c.breaker, log: c.logger, entries: map[string]*breakerEntry{},
+		byHostModel: readmostly.New[hostModel, *breakerEntry](maxBreakerIndex)}
 	b.ins = newBreakerInstruments(c.tel.Meter(), b)
 	return b
 }
@@ -53,8 +55,9 @@ type breakerTransport struct {
 	log  *slog.Logger
 	ins  breakerInstruments
 
-	mu      sync.Mutex // guards entries
-	entries map[string]*breakerEntry
+	mu          sync.Mutex // guards entries
+	entries     map[string]*breakerEntry
+	byHostModel *readmostly.Map[hostModel, *breakerEntry] // the same entries, by default key
 }
 
 // breakerEntry is the breaker of one key.
@@ -130,7 +133,7 @@ func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 // RoundTrip implements http.RoundTripper.
 func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	e := b.entry(b.cfg.key(req))
+	e := b.entryOf(req)
 	done, err := b.admit(ctx, e)
 	if err != nil {
 		if req.Body != nil {

@@ -58,12 +58,12 @@ func (s BreakerSettings) withDefaults() BreakerSettings {
 type breakerConfig struct {
 	settings BreakerSettings
 	failFast bool
-	shared   BreakerVerdicts // fleet-wide open-until verdicts; nil: local only
-	key      func(*http.Request) string
+	shared   BreakerVerdicts            // fleet-wide open-until verdicts; nil: local only
+	key      func(*http.Request) string // nil: host and model (hostModel)
 }
 
 func defaultBreakerConfig() breakerConfig {
-	return breakerConfig{settings: BreakerSettings{}.withDefaults(), key: defaultBreakerKey}
+	return breakerConfig{settings: BreakerSettings{}.withDefaults()}
 }
 
 // WithBreakerSettings sets the breaker's trip rule, window, break and

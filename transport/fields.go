@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/reqbody"
 	"github.com/sluicehq/sluice/internal/usage"
@@ -20,10 +21,11 @@ type callKey struct{}
 type callState struct {
 	fields reqbody.Fields
 
-	mu     sync.Mutex
-	tapped bool // the limit layer scans the attempts' 2xx bodies
-	u      usage.Usage
-	err    error
+	tapped atomic.Bool // the limit layer scans the attempts' 2xx bodies
+
+	mu  sync.Mutex // guards u and err
+	u   usage.Usage
+	err error
 }
 
 func withCall(ctx context.Context, cs *callState) context.Context {
@@ -36,11 +38,7 @@ func callFrom(ctx context.Context) *callState {
 }
 
 // willTap records that the limit layer scans this call's 2xx bodies.
-func (cs *callState) willTap() {
-	cs.mu.Lock()
-	cs.tapped = true
-	cs.mu.Unlock()
-}
+func (cs *callState) willTap() { cs.tapped.Store(true) }
 
 // publish records the usage of an attempt's body when it ends. The body a
 // caller reads is the last attempt's, and its end comes after every
@@ -51,11 +49,7 @@ func (cs *callState) publish(u usage.Usage, err error) {
 	cs.mu.Unlock()
 }
 
-func (cs *callState) isTapped() bool {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return cs.tapped
-}
+func (cs *callState) isTapped() bool { return cs.tapped.Load() }
 
 func (cs *callState) result() (usage.Usage, error) {
 	cs.mu.Lock()

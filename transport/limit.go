@@ -37,27 +37,23 @@ func Limit(next http.RoundTripper, opts ...Option) http.RoundTripper {
 		lopts := append([]limiter.Option{limiter.WithUtilizationHook(0, utilizationLogger(c.logger))}, c.limit.opts...)
 		l = limiter.New(lopts...)
 	}
-	return &limitTransport{next: next, l: l, key: c.limit.key, inst: newLimitInstruments(c.tel, l),
+	key := c.limit.key
+	if key == nil {
+		key = newLimitKeys().key
+	}
+	return &limitTransport{next: next, l: l, key: key, inst: newLimitInstruments(c.tel, l),
 		maxCooldown: c.retry.maxServerDelay}
 }
 
 type limitTransport struct {
 	next http.RoundTripper
 	l    *limiter.Limiter
-	key  func(*http.Request, reqbody.Fields) string
+	key  func(*http.Request, reqbody.Fields) string // WithLimitKey, or limitKeys.key
 	inst *limitInstruments
 	// maxCooldown is the longest server delay that starts a cool-down
 	// (WithMaxServerDelay), as in the retry layer: a longer one is a hard
 	// limit or a hostile header, and must not shut the key for years.
 	maxCooldown time.Duration
-}
-
-func defaultLimitKey(r *http.Request, f reqbody.Fields) string {
-	fp := provider.KeyFingerprint(r.Header)
-	if fp == "" {
-		fp = "nokey"
-	}
-	return fp + "/" + f.Model
 }
 
 func utilizationLogger(log *slog.Logger) func(string, limiter.Kind, float64) {

@@ -15,12 +15,12 @@ type RequestFields = reqbody.Fields
 
 // limitConfig holds the settings of the limit layer.
 type limitConfig struct {
-	limiter *limiter.Limiter // shared limiter; nil: Limit builds its own
-	opts    []limiter.Option // for the limiter Limit builds
-	key     func(*http.Request, RequestFields) string
+	limiter *limiter.Limiter                          // shared limiter; nil: Limit builds its own
+	opts    []limiter.Option                          // for the limiter Limit builds
+	key     func(*http.Request, RequestFields) string // nil: the default, limitKeys.key
 }
 
-func defaultLimitConfig() limitConfig { return limitConfig{key: defaultLimitKey} }
+func defaultLimitConfig() limitConfig { return limitConfig{} }
 
 // WithLimiter makes the limit layer use l instead of building its own, so
 // that several clients or stacks spending one quota share one limiter. The

@@ -50,7 +50,7 @@ func Meter(next http.RoundTripper, opts ...Option) http.RoundTripper {
 	c := newConfig(opts)
 	_, noTraces := c.tel.TracerProvider.(tracenoop.TracerProvider)
 	return &meterTransport{next: next, cfg: c.meter, tracer: c.tel.Tracer(), ins: newMeterInstruments(c.tel.Meter()),
-		noTraces: noTraces}
+		noTraces: noTraces, sets: newMeterSetCache()}
 }
 
 type meterTransport struct {
@@ -58,10 +58,12 @@ type meterTransport struct {
 	cfg      meterConfig
 	tracer   trace.Tracer
 	ins      meterInstruments
+	sets     *meterSetCache
 	noTraces bool // an explicit no-op TracerProvider: build no span attributes
 }
 
-// meterCall is one logical call in flight.
+// meterCall is one logical call in flight. It is the call's only
+// allocation in the meter: the shared state and the body wrapper live in it.
 type meterCall struct {
 	m        *meterTransport
 	ctx      context.Context
@@ -70,11 +72,15 @@ type meterCall struct {
 	kind     provider.Kind
 	api      provider.API
 	fields   reqbody.Fields
-	host     string
-	port     int
+	url      *url.URL
+	host     string // server.address and server.port, read from url
+	port     int    // when an attribute first needs them
+	hostOnce sync.Once
+	status   int // of a 2xx response
 	injected bool
 	cs       callState // shared with the layers beneath
 	sdkSpan  bool      // the SDK made the GenAI span; ours is sluice.call
+	body     meterBody
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -83,8 +89,7 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if kind == provider.Unknown || api == provider.APIOther {
 		return m.next.RoundTrip(req)
 	}
-	c := &meterCall{m: m, start: time.Now(), kind: kind, api: api, fields: requestFields(req)}
-	c.host, c.port = serverAddress(req.URL)
+	c := &meterCall{m: m, start: time.Now(), kind: kind, api: api, fields: requestFields(req), url: req.URL}
 	if m.cfg.includeUsage && api == provider.APIChatCompletions && c.fields.Stream && !c.fields.IncludeUsage {
 		if r2, err := withIncludeUsage(req); err == nil {
 			req, c.injected = r2, true
@@ -95,28 +100,24 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.cs.fields = c.fields
 	resp, err := m.next.RoundTrip(req.WithContext(withCall(c.ctx, &c.cs)))
 	if err != nil {
-		c.fail(errorType(err), err)
+		c.fail(errorType(err), 0, err)
 		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		c.span.SetAttributes(telemetry.AttrHTTPStatus.Int(resp.StatusCode))
-		c.fail(strconv.Itoa(resp.StatusCode), nil)
+		c.fail(strconv.Itoa(resp.StatusCode), resp.StatusCode, nil)
 		return resp, nil
 	}
-	c.span.SetAttributes(telemetry.AttrHTTPStatus.Int(resp.StatusCode))
+	c.status = resp.StatusCode // on the span with the usage, when the body ends
 	ct := resp.Header.Get("Content-Type")
-	var body io.ReadCloser
+	c.body = meterBody{rc: resp.Body, c: c, stream: strings.HasPrefix(ct, "text/event-stream")}
 	if c.cs.isTapped() {
 		// The limit layer beneath scans this body already: take its result
 		// when the body ends instead of scanning every byte twice.
-		body = &endOnClose{ReadCloser: resp.Body, end: func() { c.done(c.cs.result()) }}
+		c.body.ends = true
 	} else {
-		body = usage.NewReader(resp.Body, kind, api, ct, c.done)
+		c.body.rc = usage.NewReader(resp.Body, kind, api, ct, c.done)
 	}
-	if strings.HasPrefix(ct, "text/event-stream") {
-		body = &firstByte{ReadCloser: body, at: func() { c.firstChunk() }}
-	}
-	resp.Body = body
+	resp.Body = &c.body
 	return resp, nil
 }
 
@@ -124,10 +125,25 @@ func serverAddress(u *url.URL) (string, int) {
 	host, p, err := net.SplitHostPort(u.Host)
 	if err != nil {
 		host = u.Host
-		p = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+		switch u.Scheme {
+		case "https":
+			return host, 443
+		case "http":
+			return host, 80
+		}
+		return host, 0
 	}
 	port, _ := strconv.Atoi(p)
 	return host, port
+}
+
+// serverAddress returns the call's server.address and server.port, read
+// from the URL the first time an attribute needs them (never, when nothing
+// records). A stream's first chunk and a Close from another goroutine may
+// both ask first, hence the Once.
+func (c *meterCall) serverAddress() (string, int) {
+	c.hostOnce.Do(func() { c.host, c.port = serverAddress(c.url) })
+	return c.host, c.port
 }
 
 // sdkSpansCall reports whether req comes from an SDK that already made a
@@ -140,18 +156,29 @@ func sdkSpansCall(ctx context.Context, req *http.Request) bool {
 
 func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 	ctx := req.Context()
-	op := c.api.Operation()
-	name, kind := strings.TrimSpace(op+" "+c.fields.Model), trace.SpanKindClient
 	if c.m.noTraces {
-		return c.m.tracer.Start(ctx, name)
+		if !trace.SpanFromContext(ctx).IsRecording() {
+			// What the no-op tracer would return, without its context
+			// allocation: ctx already holds a non-recording span (or
+			// none), and the call's span is a no-op.
+			return ctx, noopSpan
+		}
+		return c.m.tracer.Start(ctx, c.spanName())
 	}
+	kind := trace.SpanKindClient
+	var name string
 	var attrs []attribute.KeyValue
 	if c.sdkSpan = sdkSpansCall(ctx, req); c.sdkSpan {
 		// The SDK's span already carries the gen_ai.* request and usage
 		// attributes: sluice.call adds only what the SDK lacks.
 		name, kind = telemetry.SpanCall, trace.SpanKindInternal
 	} else {
-		attrs = append(c.attrs(), telemetry.AttrRequestStream.Bool(c.fields.Stream))
+		// The name and the common attributes are the same for every call
+		// to this model: take them from the cache the metrics use.
+		sets := c.metricSets("", "")
+		name = sets.spanName
+		attrs = append(make([]attribute.KeyValue, 0, len(sets.attrs)+3), sets.attrs...)
+		attrs = append(attrs, telemetry.AttrRequestStream.Bool(c.fields.Stream))
 		if c.fields.MaxTokens > 0 {
 			attrs = append(attrs, telemetry.AttrRequestMaxTokens.Int64(c.fields.MaxTokens))
 		}
@@ -162,15 +189,22 @@ func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 	return c.m.tracer.Start(ctx, name, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
 }
 
+// spanName is the GenAI span's name, "{operation} {model}".
+func (c *meterCall) spanName() string {
+	return strings.TrimSpace(c.api.Operation() + " " + c.fields.Model)
+}
+
 // attrs are the attributes common to the span and every metric.
 func (c *meterCall) attrs() []attribute.KeyValue {
-	a := []attribute.KeyValue{
+	host, port := c.serverAddress()
+	a := make([]attribute.KeyValue, 0, 7) // room for a response model and an error type
+	a = append(a,
 		telemetry.AttrProviderName.String(c.kind.String()),
 		telemetry.AttrOperationName.String(c.api.Operation()),
-		telemetry.AttrServerAddress.String(c.host),
-	}
-	if c.port > 0 {
-		a = append(a, telemetry.AttrServerPort.Int(c.port))
+		telemetry.AttrServerAddress.String(host),
+	)
+	if port > 0 {
+		a = append(a, telemetry.AttrServerPort.Int(port))
 	}
 	if c.fields.Model != "" {
 		a = append(a, telemetry.AttrRequestModel.String(c.fields.Model))
@@ -179,11 +213,18 @@ func (c *meterCall) attrs() []attribute.KeyValue {
 }
 
 // fail ends a call that got no usable body: a transport error (err) or an
-// error status (err nil).
-func (c *meterCall) fail(errType string, err error) {
-	attrs := append(c.attrs(), telemetry.AttrErrorType.String(errType))
-	c.m.ins.recordDuration(c.ctx, time.Since(c.start), attrs)
-	c.span.SetAttributes(telemetry.AttrErrorType.String(errType))
+// error status (err nil, status set).
+func (c *meterCall) fail(errType string, status int, err error) {
+	if c.m.ins.duration.Enabled(c.ctx) {
+		c.m.ins.recordDuration(c.ctx, time.Since(c.start), c.metricSets("", errType))
+	}
+	if c.span.IsRecording() {
+		if status != 0 {
+			c.span.SetAttributes(telemetry.AttrHTTPStatus.Int(status), telemetry.AttrErrorType.String(errType))
+		} else {
+			c.span.SetAttributes(telemetry.AttrErrorType.String(errType))
+		}
+	}
 	c.span.SetStatus(codes.Error, errType)
 	if err != nil {
 		c.span.RecordError(err) // a transport error: no text of the call
@@ -193,53 +234,84 @@ func (c *meterCall) fail(errType string, err error) {
 
 func (c *meterCall) firstChunk() {
 	d := time.Since(c.start)
-	c.span.SetAttributes(telemetry.AttrTimeToFirstChunk.Float64(d.Seconds()))
-	c.m.ins.recordFirstChunk(c.ctx, d, c.attrs())
+	if c.span.IsRecording() {
+		c.span.SetAttributes(telemetry.AttrTimeToFirstChunk.Float64(d.Seconds()))
+	}
+	if c.m.ins.firstChunk.Enabled(c.ctx) {
+		c.m.ins.recordFirstChunk(c.ctx, d, c.metricSets("", ""))
+	}
 }
 
 // done receives the usage when the body ends; it runs once.
 func (c *meterCall) done(u usage.Usage, err error) {
 	d := time.Since(c.start)
-	var attrs []attribute.KeyValue
-	recording := c.span.IsRecording()
-	if recording || c.m.ins.enabled(c.ctx) { // else nobody reads them
-		attrs = c.attrs()
-		if u.ResponseModel != "" {
-			attrs = append(attrs, telemetry.AttrResponseModel.String(u.ResponseModel))
-		}
-	}
 	errType := bodyErrorType(u, err)
 	if errType != "" {
 		if err == nil {
 			err = fmt.Errorf("sluice: the response reported %s", errType)
 		}
-		if attrs != nil {
-			attrs = append(attrs, telemetry.AttrErrorType.String(errType))
-		}
 		c.span.SetStatus(codes.Error, errType)
 	}
-	if recording {
-		c.span.SetAttributes(telemetry.AttrUsageKnown.Bool(u.Known))
+	if c.span.IsRecording() { // else nobody reads them
+		c.span.SetAttributes(c.endAttrs(u, errType)...)
 	}
-	if recording && !c.sdkSpan {
-		c.span.SetAttributes(attrs...)
+	if c.m.ins.enabled(c.ctx) {
+		sets := c.metricSets(u.ResponseModel, errType)
+		if u.Known {
+			c.m.ins.recordTokens(c.ctx, u.TotalInputTokens(), u.OutputTokens, sets)
+		}
+		c.m.ins.recordDuration(c.ctx, d, sets)
 	}
-	if recording && u.Known && !c.sdkSpan {
-		c.span.SetAttributes(
+	c.span.End()
+	if f := c.m.cfg.onUsage; f != nil {
+		f(c.ctx, c.report(u, d, err))
+	}
+}
+
+// endAttrs are the attributes a 2xx call's span gets when its body ends, in
+// one SetAttributes call. The call's common attributes (attrs) are on the
+// span since its start; a span the SDK made for the call already carries
+// the response model and the usage, so sluice.call gets only the status and
+// whether the usage is known.
+func (c *meterCall) endAttrs(u usage.Usage, errType string) []attribute.KeyValue {
+	a := make([]attribute.KeyValue, 0, 9)
+	a = append(a, telemetry.AttrHTTPStatus.Int(c.status), telemetry.AttrUsageKnown.Bool(u.Known))
+	if c.sdkSpan {
+		return a
+	}
+	if u.ResponseModel != "" {
+		a = append(a, telemetry.AttrResponseModel.String(u.ResponseModel))
+	}
+	if errType != "" {
+		a = append(a, telemetry.AttrErrorType.String(errType))
+	}
+	if u.Known {
+		a = append(a,
 			telemetry.AttrUsageInputTokens.Int64(u.TotalInputTokens()),
 			telemetry.AttrUsageOutputTokens.Int64(u.OutputTokens),
 			telemetry.AttrUsageCacheRead.Int64(u.CacheReadInputTokens),
 			telemetry.AttrUsageCacheCreation.Int64(u.CacheCreationInputTokens),
 			telemetry.AttrUsageReasoning.Int64(u.ReasoningTokens))
 	}
-	if u.Known {
-		c.m.ins.recordTokens(c.ctx, u.TotalInputTokens(), u.OutputTokens, attrs)
-	}
-	c.m.ins.recordDuration(c.ctx, d, attrs)
-	c.span.End()
-	if f := c.m.cfg.onUsage; f != nil {
-		f(c.ctx, c.report(u, d, err))
-	}
+	return a
+}
+
+// metricSets returns the prebuilt metric attribute options of the call
+// with this response model and error type.
+func (c *meterCall) metricSets(responseModel, errType string) *meterSets {
+	host, port := c.serverAddress()
+	k := meterSetKey{kind: c.kind, api: c.api, host: host, port: port, model: c.fields.Model,
+		responseModel: responseModel, errType: errType}
+	return c.m.sets.Get(k, func() *meterSets {
+		a := c.attrs()
+		if responseModel != "" {
+			a = append(a, telemetry.AttrResponseModel.String(responseModel))
+		}
+		if errType != "" {
+			a = append(a, telemetry.AttrErrorType.String(errType))
+		}
+		return newMeterSets(a, c.spanName())
+	})
 }
 
 func (c *meterCall) report(u usage.Usage, d time.Duration, err error) UsageReport {
@@ -268,19 +340,4 @@ func bodyErrorType(u usage.Usage, err error) string {
 		return "incomplete" // closed before its end
 	}
 	return errorType(err)
-}
-
-// firstByte calls at once, when the first byte of the body is read.
-type firstByte struct {
-	io.ReadCloser
-	once sync.Once
-	at   func()
-}
-
-func (f *firstByte) Read(p []byte) (int, error) {
-	n, err := f.ReadCloser.Read(p)
-	if n > 0 {
-		f.once.Do(f.at)
-	}
-	return n, err
 }

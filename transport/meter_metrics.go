@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/sluicehq/sluice/internal/provider"
+	"github.com/sluicehq/sluice/internal/readmostly"
 	"github.com/sluicehq/sluice/telemetry"
 )
 
@@ -37,30 +39,65 @@ func (ins meterInstruments) enabled(ctx context.Context) bool {
 	return ins.tokens.Enabled(ctx) || ins.duration.Enabled(ctx) || ins.firstChunk.Enabled(ctx)
 }
 
-// Each record first asks Enabled, so that with a no-op MeterProvider the
-// attribute sets (an allocation and a sort each) are never built.
+// The callers ask Enabled first, so that with a no-op MeterProvider no
+// attribute set is looked up or built.
 
-func (ins meterInstruments) recordTokens(ctx context.Context, in, out int64, attrs []attribute.KeyValue) {
+func (ins meterInstruments) recordTokens(ctx context.Context, in, out int64, sets *meterSets) {
 	if !ins.tokens.Enabled(ctx) {
 		return
 	}
+	ins.tokens.Record(ctx, in, sets.input...)
+	ins.tokens.Record(ctx, out, sets.output...)
+}
+
+func (ins meterInstruments) recordDuration(ctx context.Context, d time.Duration, sets *meterSets) {
+	ins.duration.Record(ctx, d.Seconds(), sets.call...)
+}
+
+func (ins meterInstruments) recordFirstChunk(ctx context.Context, d time.Duration, sets *meterSets) {
+	ins.firstChunk.Record(ctx, d.Seconds(), sets.call...)
+}
+
+// meterSetKey is what a call's metric attributes are made of.
+type meterSetKey struct {
+	kind                          provider.Kind
+	api                           provider.API
+	host                          string
+	port                          int
+	model, responseModel, errType string
+}
+
+// meterSets are the record options of one combination of attributes,
+// built once: an attribute set is an allocation, a sort and a hash, and a
+// call records up to three of them (tokens ×2, duration). Those without a
+// response model or error type also give the span its name and its common
+// attributes.
+type meterSets struct {
+	call          []metric.RecordOption // duration, time to first chunk
+	input, output []metric.RecordOption // token usage by gen_ai.token.type
+	attrs         []attribute.KeyValue  // read-only
+	spanName      string
+}
+
+func newMeterSets(attrs []attribute.KeyValue, spanName string) *meterSets {
 	n := len(attrs)
-	a := append(attrs[:n:n], telemetry.AttrTokenType.String(telemetry.TokenTypeInput))
-	ins.tokens.Record(ctx, in, metric.WithAttributes(a...))
-	a[n] = telemetry.AttrTokenType.String(telemetry.TokenTypeOutput)
-	ins.tokens.Record(ctx, out, metric.WithAttributes(a...))
+	in := append(attrs[:n:n], telemetry.AttrTokenType.String(telemetry.TokenTypeInput))
+	out := append(attrs[:n:n], telemetry.AttrTokenType.String(telemetry.TokenTypeOutput))
+	return &meterSets{
+		attrs:    attrs[:n:n],
+		spanName: spanName,
+		call:     []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))},
+		input:    []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(in...))},
+		output:   []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(out...))},
+	}
 }
 
-func (ins meterInstruments) recordDuration(ctx context.Context, d time.Duration, attrs []attribute.KeyValue) {
-	if !ins.duration.Enabled(ctx) {
-		return
-	}
-	ins.duration.Record(ctx, d.Seconds(), metric.WithAttributes(attrs...))
-}
+// maxMeterSets bounds the cache: the model names come from request
+// bodies, so their number is the application's to choose. Past the bound,
+// calls build their sets as before the cache.
+const maxMeterSets = 256
 
-func (ins meterInstruments) recordFirstChunk(ctx context.Context, d time.Duration, attrs []attribute.KeyValue) {
-	if !ins.firstChunk.Enabled(ctx) {
-		return
-	}
-	ins.firstChunk.Record(ctx, d.Seconds(), metric.WithAttributes(attrs...))
-}
+// meterSetCache holds the meterSets of the combinations seen so far.
+type meterSetCache = readmostly.Map[meterSetKey, *meterSets]
+
+func newMeterSetCache() *meterSetCache { return readmostly.New[meterSetKey, *meterSets](maxMeterSets) }

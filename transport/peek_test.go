@@ -134,3 +134,24 @@ func TestRetryStreamPeekDoesNotWaitForFullEvent(t *testing.T) {
 	}
 	_ = strings.NewReader
 }
+
+func TestIsEventStream(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/event-stream":                true,
+		"text/event-stream; charset=utf-8": true,
+		"Text/Event-Stream":                true,
+		" \ttext/event-stream":             true,
+		"\u00a0text/event-stream":          true, // TrimSpace trims Unicode space
+		"application/json":                 false,
+		"Application/JSON; charset=utf-8":  false,
+		"text/plain":                       false,
+		"":                                 false,
+		"x-text/event-stream":              false,
+		"/text/event-stream":               false,
+	} {
+		resp := &http.Response{Header: http.Header{"Content-Type": {ct}}}
+		if got := isEventStream(resp); got != want {
+			t.Errorf("isEventStream(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}

@@ -21,8 +21,9 @@ type retryTelemetry struct {
 	attempts, retries, budget, cooldowns, giveUps metric.Int64Counter
 	delay                                         metric.Float64Histogram
 	// ok is the attribute option of the common attempt (200, done),
-	// precomputed so the no-retry path allocates nothing for it.
-	ok metric.AddOption
+	// precomputed — as the slice Add takes, which would otherwise escape
+	// into the interface call — so the no-retry path allocates nothing.
+	ok []metric.AddOption
 }
 
 func newRetryTelemetry(p telemetry.Providers) retryTelemetry {
@@ -43,15 +44,15 @@ func newRetryTelemetry(p telemetry.Providers) retryTelemetry {
 	t.delay, _ = m.Float64Histogram(telemetry.MetricRetryDelay, metric.WithUnit("s"),
 		metric.WithDescription("Waits before a retry or a cooled-down request."),
 		metric.WithExplicitBucketBoundaries(retryDelayBuckets...))
-	t.ok = metric.WithAttributeSet(attribute.NewSet(
-		telemetry.AttrHTTPStatus.Int(http.StatusOK), telemetry.AttrRetryOutcome.String("done")))
+	t.ok = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
+		telemetry.AttrHTTPStatus.Int(http.StatusOK), telemetry.AttrRetryOutcome.String("done")))}
 	return t
 }
 
 // attempt counts one attempt.
 func (t *retryTelemetry) attempt(ctx context.Context, resp *http.Response, err error, outcome string) {
 	if resp != nil && resp.StatusCode == http.StatusOK && outcome == "done" {
-		t.attempts.Add(ctx, 1, t.ok)
+		t.attempts.Add(ctx, 1, t.ok...)
 		return
 	}
 	attrs := []attribute.KeyValue{telemetry.AttrRetryOutcome.String(outcome)}

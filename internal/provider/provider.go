@@ -82,16 +82,35 @@ func Detect(r *http.Request) (Kind, API) {
 // it carries none. The key itself is never stored: only the first 8 bytes of
 // its SHA-256, hex-encoded.
 func KeyFingerprint(h http.Header) string {
-	k := h.Get("x-api-key")
-	if k == "" {
-		k = strings.TrimPrefix(h.Get("Authorization"), "Bearer ")
-		if k == h.Get("Authorization") {
-			k = "" // not a bearer token
-		}
-	}
+	k := APIKey(h)
 	if k == "" {
 		return ""
 	}
+	return Fingerprint(k)
+}
+
+// Canonical header names, so that reading them does not canonicalise (and
+// allocate) on every request.
+const (
+	headerAPIKey        = "X-Api-Key"
+	headerAuthorization = "Authorization"
+)
+
+// APIKey returns the API key h carries — x-api-key, or an Authorization
+// bearer token — or "". Callers must not store or record it.
+func APIKey(h http.Header) string {
+	if k := get(h, headerAPIKey); k != "" {
+		return k
+	}
+	auth := get(h, headerAuthorization)
+	if k, ok := strings.CutPrefix(auth, "Bearer "); ok {
+		return k
+	}
+	return "" // not a bearer token
+}
+
+// Fingerprint returns the fingerprint of the API key k (see KeyFingerprint).
+func Fingerprint(k string) string {
 	sum := sha256.Sum256([]byte(k))
 	return hex.EncodeToString(sum[:8])
 }

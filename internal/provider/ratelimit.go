@@ -39,11 +39,12 @@ type RateLimits struct {
 // Values that do not parse, and negative ones, are ignored. ok is false when
 // h holds no usable rate-limit header at all.
 func ParseRateLimits(h http.Header, now time.Time) (rl RateLimits, ok bool) {
+	var last lastReset // Anthropic's four resets are often one instant
 	rl = RateLimits{
-		Requests:     anthropicLimit(h, &anthropicRequests),
-		Tokens:       anthropicLimit(h, &anthropicTokens),
-		InputTokens:  anthropicLimit(h, &anthropicInput),
-		OutputTokens: anthropicLimit(h, &anthropicOutput),
+		Requests:     anthropicLimit(h, &anthropicRequests, &last),
+		Tokens:       anthropicLimit(h, &anthropicTokens, &last),
+		InputTokens:  anthropicLimit(h, &anthropicInput, &last),
+		OutputTokens: anthropicLimit(h, &anthropicOutput, &last),
 	}
 	if !rl.Requests.known() {
 		rl.Requests = openAILimit(h, &openAIRequests, now)
@@ -94,55 +95,121 @@ func get(h http.Header, canonical string) string {
 	return ""
 }
 
-func anthropicLimit(h http.Header, n *limitHeaders) RateLimit {
-	rem := get(h, n.remaining)
-	return RateLimit{
-		Limit:     parseCount(get(h, n.limit)),
-		Remaining: parseCount(rem), HasRemaining: validCount(rem),
-		Reset: parseRFC3339(get(h, n.reset)),
-	}
+func anthropicLimit(h http.Header, n *limitHeaders, last *lastReset) RateLimit {
+	rem, ok := count(get(h, n.remaining))
+	lim, _ := count(get(h, n.limit))
+	return RateLimit{Limit: lim, Remaining: rem, HasRemaining: ok, Reset: last.parse(get(h, n.reset))}
 }
 
 func openAILimit(h http.Header, n *limitHeaders, now time.Time) RateLimit {
-	rem := get(h, n.remaining)
-	return RateLimit{
-		Limit:     parseCount(get(h, n.limit)),
-		Remaining: parseCount(rem), HasRemaining: validCount(rem),
-		Reset: parseRelative(get(h, n.reset), now),
-	}
+	rem, ok := count(get(h, n.remaining))
+	lim, _ := count(get(h, n.limit))
+	return RateLimit{Limit: lim, Remaining: rem, HasRemaining: ok, Reset: parseRelative(get(h, n.reset), now)}
 }
 
 // maxCount bounds counts so that sums of them cannot overflow.
 const maxCount = 1 << 53
 
-func validCount(v string) bool {
-	if v == "" {
-		return false
+// count parses a count: a decimal integer in [0, maxCount), spaces around
+// it allowed. ok is false, and n 0, for anything else.
+//
+// Every response carries up to eight counts, so plain digits — what the
+// providers send — are read directly; anything else (spaces, a sign,
+// garbage) goes through strconv.ParseInt as it always did. 16 digits
+// cannot overflow an int64, and maxCount has 16.
+func count(v string) (n int64, ok bool) {
+	if len(v) == 0 {
+		return 0, false
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	return err == nil && n >= 0 && n < maxCount
+	if len(v) > 16 {
+		return countSlow(v)
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return countSlow(v)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n >= maxCount {
+		return 0, false
+	}
+	return n, true
 }
 
-func parseCount(v string) int64 {
-	if v == "" {
-		return 0
-	}
+func countSlow(v string) (int64, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 || n >= maxCount {
-		return 0
+		return 0, false
 	}
-	return n
+	return n, true
+}
+
+// lastReset remembers the last reset parsed from one response's headers.
+type lastReset struct {
+	v string
+	t time.Time
+}
+
+// parse is parseRFC3339(v), without parsing again the value just parsed.
+func (l *lastReset) parse(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	if v != l.v {
+		l.v, l.t = v, parseRFC3339(v)
+	}
+	return l.t
 }
 
 func parseRFC3339(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
+	if t, ok := parseUTCSeconds(v); ok {
+		return t
+	}
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
 	if err != nil {
 		return time.Time{}
 	}
 	return t
+}
+
+// parseUTCSeconds reads the form Anthropic sends, "2006-01-02T15:04:05Z",
+// at a fifth of time.Parse's cost; ok is false for any other form, and for
+// out-of-range fields, which then get time.Parse's verdict.
+func parseUTCSeconds(v string) (time.Time, bool) {
+	if len(v) != 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' || v[19] != 'Z' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(v[0:4])
+	month, ok2 := digits(v[5:7])
+	day, ok3 := digits(v[8:10])
+	hour, ok4 := digits(v[11:13])
+	minute, ok5 := digits(v[14:16])
+	sec, ok6 := digits(v[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year == 0 || month < 1 || month > 12 || day < 1 ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // 31 April, 29 February of a common year
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // parseRelative reads an OpenAI reset: a Go duration, or plain seconds.

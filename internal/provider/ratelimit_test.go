@@ -2,6 +2,8 @@ package provider
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,4 +85,81 @@ func FuzzParseRateLimits(f *testing.F) {
 			t.Fatalf("ok = %v for %+v", ok, rl)
 		}
 	})
+}
+
+// The fast paths of count and parseRFC3339 must agree with the parsers
+// they short-cut, for every input.
+
+func referenceCount(v string) (int64, bool) {
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 || n >= maxCount {
+		return 0, false
+	}
+	return n, true
+}
+
+func referenceRFC3339(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func TestFastParsersAgree(t *testing.T) {
+	counts := []string{"", "0", "7", "-0", "+5", " 7 ", "0012", "999999999999999", "9007199254740991", "9007199254740992", "9999999999999999", "10000000000000000",
+		"1e3", "1_000", "abc", "99999999999999999999999", "١٢"}
+	for _, v := range counts {
+		n, ok := count(v)
+		wn, wok := referenceCount(v)
+		if n != wn || ok != wok {
+			t.Errorf("count(%q) = %d, %v; want %d, %v", v, n, ok, wn, wok)
+		}
+	}
+	resets := []string{"", "2025-10-30T16:17:35Z", "2025-10-30t16:17:35z", "2025-02-29T00:00:00Z", "2024-02-29T00:00:00Z",
+		"2025-04-31T00:00:00Z", "2025-13-01T00:00:00Z", "2025-00-01T00:00:00Z", "2025-01-00T00:00:00Z", "2025-01-01T24:00:00Z",
+		"2025-01-01T23:60:00Z", "2025-01-01T23:59:60Z", "0000-01-01T00:00:00Z", "2025-10-30T16:17:35.5Z", "2025-10-30T16:17:35+02:00",
+		" 2025-10-30T16:17:35Z ", "2025-1a-30T16:17:35Z", "+025-10-30T16:17:35Z"}
+	for _, v := range resets {
+		if got, want := parseRFC3339(v), referenceRFC3339(v); got != want {
+			t.Errorf("parseRFC3339(%q) = %v; want %v", v, got, want)
+		}
+	}
+}
+
+func FuzzFastParsers(f *testing.F) {
+	f.Add("123", "2025-10-30T16:17:35Z")
+	f.Add(" 7", "2025-02-29T00:00:00Z")
+	f.Fuzz(func(t *testing.T, c, r string) {
+		n, ok := count(c)
+		if wn, wok := referenceCount(c); n != wn || ok != wok {
+			t.Fatalf("count(%q) = %d, %v; want %d, %v", c, n, ok, wn, wok)
+		}
+		if got, want := parseRFC3339(r), referenceRFC3339(r); got != want {
+			t.Fatalf("parseRFC3339(%q) = %v; want %v", r, got, want)
+		}
+	})
+}
+
+func BenchmarkParseRateLimits(b *testing.B) {
+	now := time.Now()
+	reset := now.Add(time.Minute).UTC().Format(time.RFC3339)
+	h := http.Header{}
+	for _, k := range []string{"requests", "tokens", "input-tokens", "output-tokens"} {
+		h.Set("anthropic-ratelimit-"+k+"-limit", "100000000")
+		h.Set("anthropic-ratelimit-"+k+"-remaining", "99999999")
+		h.Set("anthropic-ratelimit-"+k+"-reset", reset)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := ParseRateLimits(h, now); !ok {
+			b.Fatal("no limits")
+		}
+	}
 }

@@ -2,6 +2,7 @@ package reqbody
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -26,3 +27,17 @@ func BenchmarkExtract1KB(b *testing.B)       { benchExtract(b, 1<<10, false) }
 func BenchmarkExtract1MB(b *testing.B)       { benchExtract(b, 1<<20, false) }
 func BenchmarkExtractReader1KB(b *testing.B) { benchExtract(b, 1<<10, true) }
 func BenchmarkExtractReader1MB(b *testing.B) { benchExtract(b, 1<<20, true) }
+
+// sdkRequest is a typical SDK request: the model first, one ~1 KB message.
+var sdkRequest = []byte(`{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"` +
+	strings.Repeat("Summarise the following paragraph in one line. ", 19) + `"}]}`)
+
+func BenchmarkExtractReaderSDK(b *testing.B) {
+	b.SetBytes(int64(len(sdkRequest)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ExtractReader(bytes.NewReader(sdkRequest)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
