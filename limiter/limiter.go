@@ -520,34 +520,58 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 	return l.observe(ctx, l.lockState(key, mono), nil, &o)
 }
 
-// observe is called with ks.mu held.
+// observe is called with ks.mu held, and releases it.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
-	key := ks.key
 	pending := ks.pendingAfter(r)
-	ks.mu.Unlock()
-	defer func() {
+	empty := o.Empty()
+	if ks.mem != nil || empty {
+		// The in-memory store is updated without letting go of ks.mu, as
+		// reserve does: one lock, no copy of the state.
+		var now time.Time
+		if !empty {
+			now, _ = clock()
+			ks.mem.observe(&ks.last, o, pending, &l.pol, now)
+			ks.lastAt = now
+		}
 		// Only now may the first wave end: the learned limits are in place.
-		ks.mu.Lock()
 		ks.seen = true
+		var st State
+		hook := !empty && l.utilHook != nil
+		if hook {
+			st = ks.last
+		}
 		ks.mu.Unlock()
 		ks.wake()
-	}()
-	if o.Empty() {
+		if hook {
+			l.checkUtil(ks, &st)
+		}
 		return nil
 	}
+	ks.mu.Unlock()
+	err := l.observeStore(ctx, ks, o, pending)
+	ks.mu.Lock()
+	ks.seen = true
+	ks.mu.Unlock()
+	ks.wake()
+	return err
+}
+
+// observeStore hands o to a store that may do I/O, ks.mu not held.
+func (l *Limiter) observeStore(ctx context.Context, ks *keyState, o *Observation, pending Cost) error {
+	oc := *o // o stays on its caller's stack: only this path hands it to an interface
 	now, _ := clock()
 	var st State
 	if so, ok := l.store.(StateObserver); ok {
 		var err error
-		if st, err = so.ObserveState(ctx, key, o, pending, &l.pol, now); err != nil {
+		if st, err = so.ObserveState(ctx, ks.key, &oc, pending, &l.pol, now); err != nil {
 			return storeErr(err)
 		}
 	} else {
-		if err := l.store.Observe(ctx, key, o, pending, &l.pol, now); err != nil {
+		if err := l.store.Observe(ctx, ks.key, &oc, pending, &l.pol, now); err != nil {
 			return storeErr(err)
 		}
 		var err error
-		if st, err = l.store.State(ctx, key, &l.pol, now); err != nil {
+		if st, err = l.store.State(ctx, ks.key, &l.pol, now); err != nil {
 			return storeErr(err)
 		}
 	}

@@ -194,7 +194,7 @@ func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, pen
 	mk := s.key(key)
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
-	mk.observe(o, pending, p, now)
+	mk.observeLocked(o, pending, p, now)
 	return nil
 }
 
@@ -203,14 +203,23 @@ func (s *MemoryStore) ObserveState(_ context.Context, key string, o *Observation
 	mk := s.key(key)
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
-	mk.observe(o, pending, p, now)
+	mk.observeLocked(o, pending, p, now)
 	return mk.state(), nil
 }
 
 var _ StateObserver = (*MemoryStore)(nil)
 
-// observe is Observe. mk.mu must be held.
-func (mk *memKey) observe(o *Observation, pending Cost, p *Policy, now time.Time) {
+// observe is Observe for a Limiter that keeps the key's state in st: it
+// writes the parts the Limiter reads (levelsInto).
+func (mk *memKey) observe(st *State, o *Observation, pending Cost, p *Policy, now time.Time) {
+	mk.mu.Lock()
+	mk.observeLocked(o, pending, p, now)
+	mk.levelsInto(st)
+	mk.mu.Unlock()
+}
+
+// observeLocked is Observe. mk.mu must be held.
+func (mk *memKey) observeLocked(o *Observation, pending Cost, p *Policy, now time.Time) {
 	mk.sync(p, now)
 	for i, r := range o {
 		b := &mk.b[i]
