@@ -26,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/provider"
+	"github.com/sluicehq/sluice/internal/readmostly"
 )
 
 // Usage is the token usage of one response, as the provider reported it.
@@ -94,13 +95,24 @@ var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io
 // http.Response body.
 func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
 	_ = api
-	r := &reader{body: body, done: done, kind: kind}
+	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
+	*r.st = scanState{}
 	if r.stream = isEventStream(contentType); r.stream {
 		r.sse = ssePool.Get().(*sseScanner)
-		*r.sse = sseScanner{total: &r.total}
+		*r.sse = sseScanner{total: &r.st.total}
 	}
 	return r
 }
+
+// scanState is what a reader reads with: about 700 bytes, recycled through
+// statePool like the SSE scanners, so that metering a body allocates only
+// the small reader.
+type scanState struct {
+	js    jsonScanner
+	total tally
+}
+
+var statePool = sync.Pool{New: func() any { return new(scanState) }}
 
 // ssePool recycles the SSE scanners: each holds a 2 KB event buffer, and a
 // busy client opens streams all the time. A scanner goes back to the pool
@@ -122,8 +134,7 @@ type reader struct {
 	mu       sync.Mutex // guards the fields below, between Read and Close
 	finished bool
 	sse      *sseScanner // streams only; nil once finished
-	js       jsonScanner
-	total    tally
+	st       *scanState  // nil once finished
 }
 
 func (r *reader) Read(p []byte) (int, error) {
@@ -147,12 +158,12 @@ func (r *reader) scan(p []byte) {
 		r.sse.feed(p)
 		return
 	}
-	if r.js.state == stDone {
+	if r.st.js.state == stDone {
 		return
 	}
-	r.js.feed(p)
-	if r.js.complete() {
-		r.total.merge(&r.js.staged) // once: feed ignores what follows
+	r.st.js.feed(p)
+	if r.st.js.complete() {
+		r.st.total.merge(&r.st.js.staged) // once: feed ignores what follows
 	}
 }
 
@@ -179,13 +190,15 @@ func (r *reader) finish(err error) {
 		ssePool.Put(r.sse)
 		r.sse = nil
 	}
+	statePool.Put(r.st)
+	r.st = nil
 }
 
 // closedEarly is the error of a Close before EOF: none when the body had
 // already said all it had to say (its final event, or its whole JSON value),
 // which is how SDKs that stop at message_stop or [DONE] close a stream.
 func (r *reader) closedEarly() error {
-	if (r.stream && r.sse.terminal) || (!r.stream && r.js.complete()) {
+	if (r.stream && r.sse.terminal) || (!r.stream && r.st.js.complete()) {
 		return nil
 	}
 	return io.ErrUnexpectedEOF
@@ -200,21 +213,21 @@ func (r *reader) endOfBody() error {
 		}
 		return nil
 	}
-	if r.js.complete() {
+	if r.st.js.complete() {
 		return nil
 	}
-	if r.js.finish(); r.js.complete() { // a bare top-level number
-		r.total.merge(&r.js.staged)
+	if r.st.js.finish(); r.st.js.complete() { // a bare top-level number
+		r.st.total.merge(&r.st.js.staged)
 		return nil
 	}
-	if r.js.started && r.js.state != stBad {
+	if r.st.js.started && r.st.js.state != stBad {
 		return ErrTruncated
 	}
 	return nil // empty, or not JSON at all: nothing to meter, nothing cut
 }
 
 func (r *reader) usage() Usage {
-	t := &r.total
+	t := &r.st.total
 	u := Usage{
 		InputTokens:              t.n[fieldInput],
 		OutputTokens:             t.n[fieldOutput],
@@ -226,12 +239,24 @@ func (r *reader) usage() Usage {
 		Stream:                   r.stream,
 	}
 	if t.modelLen > 0 {
-		u.ResponseModel = validUTF8(t.model[:t.modelLen])
+		u.ResponseModel = modelName(t.model[:t.modelLen])
 	}
 	if t.errLen > 0 {
 		u.ErrorType = validUTF8(t.errType[:t.errLen])
 	}
 	return u
+}
+
+// modelNames interns the response models seen: a handful per application,
+// named by every response, so the name costs no allocation per body.
+var modelNames = readmostly.New[string, string](256)
+
+// modelName is validUTF8 through modelNames.
+func modelName(b []byte) string {
+	if s, ok := modelNames.Load(string(b)); ok {
+		return s
+	}
+	return modelNames.Get(string(b), func() string { return validUTF8(b) })
 }
 
 // validUTF8 returns b as a string with each byte of an invalid UTF-8
