@@ -99,6 +99,18 @@ func (s *jsonScanner) feed(p []byte) {
 			return
 		case stString:
 			i += s.scanString(p[i:])
+		case stScalar:
+			// A run of digits without a call per digit.
+			j := i
+			for j < len(p) && p[j] >= '0' && p[j] <= '9' && s.num < maxCount {
+				s.num = s.num*10 + int64(p[j]-'0')
+				j++
+			}
+			if j == i {
+				s.step(p[i])
+				j++
+			}
+			i = j
 		default:
 			s.step(p[i])
 			i++
@@ -130,10 +142,25 @@ func (s *jsonScanner) scanString(p []byte) int {
 			i += j + 1
 			continue
 		}
+		if i == 0 && s.capLen == 0 && !s.capBad && s.strTarget == targetKey && !hasBackslash(p[:j]) {
+			// A key whole in this piece (nearly every key): look it up in
+			// place rather than copy it to capBuf first.
+			s.endKey(p[:j], false)
+			return j + 1
+		}
 		s.capture(p[i : i+j])
 		s.endString()
 		return i + j + 1
 	}
+}
+
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 // oddBackslashes reports whether b ends in an odd run of backslashes, that
@@ -179,25 +206,35 @@ func (s *jsonScanner) capture(b []byte) {
 }
 
 func (s *jsonScanner) captureSlow(b []byte) {
-	if s.capLen+len(b) > len(s.capBuf) || bytes.IndexByte(b, '\\') >= 0 {
+	if s.capLen+len(b) > len(s.capBuf) {
+		s.capBad = true
+		return
+	}
+	// Keys and model names are short: a loop beats a call to IndexByte.
+	if hasBackslash(b) {
 		s.capBad = true
 		return
 	}
 	s.capLen += copy(s.capBuf[s.capLen:], b)
 }
 
+// endKey ends a key whose text is v (bad: unusable).
+func (s *jsonScanner) endKey(v []byte, bad bool) {
+	if s.depth <= maxPath {
+		k := keyOther
+		if !bad && len(v) <= maxCapture {
+			k = lookupKey(v)
+		}
+		s.keys[s.depth] = k
+	}
+	s.state = stColon
+}
+
 func (s *jsonScanner) endString() {
 	v := s.capBuf[:s.capLen]
 	switch s.strTarget {
 	case targetKey:
-		k := keyOther
-		if !s.capBad {
-			k = lookupKey(v)
-		}
-		if s.depth <= maxPath {
-			s.keys[s.depth] = k
-		}
-		s.state = stColon
+		s.endKey(v, s.capBad)
 		return
 	case targetModel:
 		s.staged.modelLen = 0
