@@ -150,7 +150,7 @@ func (l *Limiter) state(key string) *keyState {
 	v, loaded := l.keys.LoadOrStore(key, ks)
 	if loaded && ms != nil {
 		now, _ := clock()
-		ms.forget(key, ks.mem, &l.pol, now) // another goroutine's state won
+		ms.forget(key, ks.mem, now) // another goroutine's state won
 	}
 	return v.(*keyState)
 }

@@ -20,6 +20,7 @@ type memKey struct {
 	caps     [NumKinds]int64 // caps last applied
 	cooldown time.Time
 	learned  bool
+	window   time.Duration // the policy's window at the last sync
 }
 
 // NewMemoryStore returns an empty in-memory store.
@@ -59,33 +60,59 @@ func (s *MemoryStore) hold(k string) *memKey {
 	return mk
 }
 
+// Forget implements KeyForgetter: it drops key's buckets when no Limiter
+// holds them, they are full and no cool-down is pending — a key as a new
+// one would be. A store used directly, not through a Limiter, calls it
+// for the keys it no longer needs.
+func (s *MemoryStore) Forget(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mk := s.keys[key]; mk != nil && mk.refs == 0 && mk.idle(time.Now()) {
+		delete(s.keys, key)
+	}
+}
+
+var _ KeyForgetter = (*MemoryStore)(nil)
+
+// idle reports whether the buckets are as a new key's would be, brought
+// up to now with the window they last saw. mk.mu must not be held.
+func (mk *memKey) idle(now time.Time) bool {
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	if now.Before(mk.cooldown) {
+		return false
+	}
+	for i := range mk.b {
+		b := &mk.b[i]
+		if mk.window > 0 {
+			b.advance(now, mk.window)
+		}
+		if b.limit > 0 && b.level < b.limit {
+			return false
+		}
+	}
+	return true
+}
+
 // forget drops a Limiter's hold on key's buckets, and the buckets too when
 // no Limiter holds them and they are as a new key's would be: full, with no
 // cool-down pending and no limits learned... or only learned long ago: a
 // pruned key relearns its limits from its next response.
-func (s *MemoryStore) forget(k string, mk *memKey, p *Policy, now time.Time) {
+func (s *MemoryStore) forget(k string, mk *memKey, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mk.refs--
 	if mk.refs > 0 || s.keys[k] != mk {
 		return
 	}
-	mk.mu.Lock()
-	defer mk.mu.Unlock()
-	mk.sync(p, now)
-	if now.Before(mk.cooldown) {
-		return
+	if mk.idle(now) {
+		delete(s.keys, k)
 	}
-	for i := range mk.b {
-		if b := &mk.b[i]; b.limit > 0 && b.level < b.limit {
-			return
-		}
-	}
-	delete(s.keys, k)
 }
 
 // sync brings the buckets up to now and applies p's caps.
 func (mk *memKey) sync(p *Policy, now time.Time) {
+	mk.window = p.Window
 	for i := range mk.b {
 		b := &mk.b[i]
 		if mk.caps[i] != p.Caps[i] {

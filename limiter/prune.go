@@ -47,7 +47,9 @@ func (l *Limiter) sweep(now time.Time, mono int64) {
 		l.keys.CompareAndDelete(k, ks)
 		l.retired.Add(1)
 		if ms != nil {
-			ms.forget(ks.key, ks.mem, &l.pol, now)
+			ms.forget(ks.key, ks.mem, now)
+		} else if f, ok := l.store.(KeyForgetter); ok {
+			f.Forget(ks.key)
 		}
 		return true
 	})

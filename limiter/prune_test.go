@@ -105,3 +105,54 @@ func TestPruneKeepsOneStatePerKey(t *testing.T) {
 		t.Fatalf("%d times two requests of one key were in flight under a cap of 1", v)
 	}
 }
+
+// forgettingStore is a Store that is not *MemoryStore, so the Limiter
+// reaches it only through the interface, and records what it is told to
+// forget.
+type forgettingStore struct {
+	*MemoryStore
+	mu        sync.Mutex
+	forgotten map[string]bool
+}
+
+func (f *forgettingStore) Forget(key string) {
+	f.mu.Lock()
+	f.forgotten[key] = true
+	f.mu.Unlock()
+	f.MemoryStore.Forget(key)
+}
+
+// A store that keeps per-key state is told when the Limiter retires a key,
+// and MemoryStore.Forget drops the idle buckets.
+func TestRetiredKeysAreForgottenByTheStore(t *testing.T) {
+	const window = 20 * time.Millisecond
+	st := &forgettingStore{MemoryStore: NewMemoryStore(), forgotten: map[string]bool{}}
+	l := New(WithStore(st), WithWindow(window), WithLimits(Limits{Requests: 1000}))
+	defer l.Close()
+	ctx := context.Background()
+	for i := range 100 {
+		r, err := l.Acquire(ctx, fmt.Sprintf("tenant-%d", i), Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st.mu.Lock()
+		n := len(st.forgotten)
+		st.mu.Unlock()
+		if n == 100 && st.numKeys() <= 1 { // "tick" may remain
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d keys forgotten, %d left in the store", n, st.numKeys())
+		}
+		r, err := l.Acquire(ctx, "tick", Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+		time.Sleep(window / 4)
+	}
+}

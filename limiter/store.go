@@ -55,6 +55,16 @@ type StateObserver interface {
 	ObserveState(ctx context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) (State, error)
 }
 
+// KeyForgetter is an optional extension of Store: the Limiter calls Forget
+// when it retires a key that has been idle for two windows (nothing queued
+// or in flight), so a store that keeps per-key state in the process can
+// drop it. A later use of the key must work as for a new key. Shared state
+// (in Redis, say) should be left to expire on its own: other processes may
+// still use the key.
+type KeyForgetter interface {
+	Forget(key string)
+}
+
 // Policy is the limiter configuration a Store needs on every call: it is
 // passed each time so a store holds no configuration of its own and one
 // store can serve several limiters.

@@ -218,5 +218,18 @@ func (s *Store) State(ctx context.Context, key string, p *limiter.Policy, now ti
 	return st, nil
 }
 
+// Forget implements limiter.KeyForgetter: it drops what the store keeps in
+// the process for key (its Redis key names, the last shared state, the
+// local fallback buckets) when the Limiter retires the key. The key's Redis
+// state is left to expire (WithTTL): other processes may still use it.
+func (s *Store) Forget(key string) {
+	s.names.Delete(key)
+	s.last.Delete(key)
+	s.seeded.Delete(key)
+	s.local.Forget(key)
+}
+
+var _ limiter.KeyForgetter = (*Store)(nil)
+
 // remember keeps the key's last shared state, to seed local mode.
 func (s *Store) remember(key string, st *limiter.State) { s.last.Store(key, *st) }
