@@ -123,7 +123,7 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	c.status = resp.StatusCode // on the span with the usage, when the body ends
 	ct := resp.Header.Get("Content-Type")
-	c.body = meterBody{rc: resp.Body, c: c, stream: strings.HasPrefix(ct, "text/event-stream")}
+	c.body = meterBody{rc: resp.Body, c: c, stream: usage.IsEventStream(ct)}
 	if c.cs.isTapped() {
 		// The limit layer beneath scans this body already: take its result
 		// when the body ends instead of scanning every byte twice.

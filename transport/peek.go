@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
+
+	"github.com/sluicehq/sluice/internal/usage"
 )
 
 // peekedBody gives the caller the bytes the retry layer read ahead, then
@@ -49,14 +50,7 @@ func discard(body io.ReadCloser, max int64) {
 
 // isEventStream reports whether resp is a server-sent-event stream.
 func isEventStream(resp *http.Response) bool {
-	ct := resp.Header.Get("Content-Type")
-	if ct != "" && ct[0] != 't' && ct[0] != 'T' && (ct[0]|0x20 >= 'a' && ct[0]|0x20 <= 'z') {
-		// Every 200 is classified: turn "application/json" down at its
-		// first letter, which cannot be trimmed as space, without lowering
-		// and trimming a copy.
-		return false
-	}
-	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
+	return usage.IsEventStream(resp.Header.Get("Content-Type"))
 }
 
 // sseVerdict is what the first event of a stream says about the attempt.

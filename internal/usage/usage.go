@@ -23,6 +23,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/provider"
@@ -97,7 +98,7 @@ func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, content
 	_ = api
 	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
 	*r.st = scanState{}
-	if r.stream = isEventStream(contentType); r.stream {
+	if r.stream = IsEventStream(contentType); r.stream {
 		r.sse = ssePool.Get().(*sseScanner)
 		*r.sse = sseScanner{total: &r.st.total}
 	}
@@ -119,9 +120,12 @@ var statePool = sync.Pool{New: func() any { return new(scanState) }}
 // when its reader finishes; a finished reader never touches it again.
 var ssePool = sync.Pool{New: func() any { return new(sseScanner) }}
 
-func isEventStream(ct string) bool {
+// IsEventStream reports whether the Content-Type ct names a server-sent
+// event stream, ignoring case and leading white space. It allocates
+// nothing: every response is classified by it.
+func IsEventStream(ct string) bool {
 	const es = "text/event-stream"
-	ct = strings.TrimLeft(ct, " ")
+	ct = strings.TrimLeftFunc(ct, unicode.IsSpace)
 	return len(ct) >= len(es) && strings.EqualFold(ct[:len(es)], es)
 }
 
