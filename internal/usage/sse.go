@@ -115,27 +115,20 @@ func (s *sseScanner) fastLine(p []byte) int {
 		return 0
 	}
 	line := p[:nl]
-	var v []byte
-	switch {
-	case len(line) >= 5 && string(line[:5]) == "data:":
-		v = line[5:]
+	v, ok := cutField(line, "data")
+	if ok {
 		s.fieldLen = copy(s.field[:], "data")
-	case len(line) >= 6 && string(line[:6]) == "event:":
-		v = line[6:]
+	} else if v, ok = cutField(line, "event"); ok {
 		s.fieldLen = copy(s.field[:], "event")
-	default:
+	} else {
 		return 0
-	}
-	if len(v) > 0 && v[0] == ' ' {
-		v = v[1:]
 	}
 	s.startValue()
 	s.leadSp = false
 	if s.value == valData && s.dataLines == 1 && s.parsing() && nl+1 < len(p) && p[nl+1] == '\n' {
 		// A one-line event complete in p (every OpenAI chat chunk): judge
 		// and parse its data in place instead of copying it to evBuf.
-		s.dataLen = len(v)
-		copy(s.dataHead[:], v)
+		s.noteData(v)
 		s.endLine()
 		if s.worthParsing(v) {
 			s.js.feed(v)
@@ -146,13 +139,32 @@ func (s *sseScanner) fastLine(p []byte) int {
 	}
 	if s.value == valData && s.eventLen > 0 && !s.relevant {
 		// Only "[DONE]" matters in an ignored event's data.
-		s.dataLen = len(v)
-		copy(s.dataHead[:], v)
+		s.noteData(v)
 	} else {
 		s.onValue(v)
 	}
 	s.endLine()
 	return nl + 1
+}
+
+// cutField returns the value of line when it is the field name, without
+// the one optional space after the colon.
+func cutField(line []byte, name string) ([]byte, bool) {
+	if len(line) <= len(name) || string(line[:len(name)]) != name || line[len(name)] != ':' {
+		return nil, false
+	}
+	v := line[len(name)+1:]
+	if len(v) > 0 && v[0] == ' ' {
+		v = v[1:]
+	}
+	return v, true
+}
+
+// noteData records the start and length of a data value, which is all
+// endLine needs to spot "[DONE]".
+func (s *sseScanner) noteData(v []byte) {
+	s.dataLen = len(v)
+	copy(s.dataHead[:], v)
 }
 
 // skipIgnored runs through a series of events that cannot carry usage —
@@ -168,24 +180,21 @@ func (s *sseScanner) skipIgnored(p []byte) int {
 	for {
 		q := p[i:]
 		nl := bytes.IndexByte(q, '\n')
-		if nl < 0 || nl+1 == len(q) || q[nl+1] != '\n' || nl < 5 || string(q[:5]) != "data:" {
+		if nl < 0 || nl+1 == len(q) || q[nl+1] != '\n' {
 			return i
 		}
-		if v := q[5:nl]; string(v) == "[DONE]" || (len(v) > 0 && v[0] == ' ' && string(v[1:]) == "[DONE]") {
-			return i // the field-by-field path marks the stream's end
+		if v, ok := cutField(q[:nl], "data"); !ok || string(v) == string(done) {
+			return i // not a data line, or "[DONE]", which the field-by-field path marks
 		}
 		i += nl + 2
 		s.dispatch() // an ignored event: nothing is parsed, nothing ends
 		q = p[i:]
 		nl = bytes.IndexByte(q, '\n')
-		if nl < 6 || string(q[:6]) != "event:" {
+		if nl < 0 {
 			return i
 		}
-		name := q[6:nl]
-		if len(name) > 0 && name[0] == ' ' {
-			name = name[1:]
-		}
-		if len(name) == 0 || len(name) > len(s.event) || eventRelevant(name) || eventTerminal(name) {
+		name, ok := cutField(q[:nl], "event")
+		if !ok || len(name) == 0 || len(name) > len(s.event) || eventRelevant(name) || eventTerminal(name) {
 			return i
 		}
 		s.eventLen = copy(s.event[:], name)
