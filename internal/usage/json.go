@@ -32,6 +32,10 @@ type jsonScanner struct {
 
 	started bool
 	staged  tally
+
+	// headOnly stops feed after a top-level member once the model is
+	// known: the end of a skimmed body's head (skim.go).
+	headOnly bool
 }
 
 const (
@@ -86,8 +90,9 @@ func (s *jsonScanner) reset() { *s = jsonScanner{} }
 // complete reports whether a whole top-level value was read.
 func (s *jsonScanner) complete() bool { return s.state == stDone }
 
-// feed scans the next piece of the document.
-func (s *jsonScanner) feed(p []byte) {
+// feed scans the next piece of the document and returns how much of it it
+// read: all of it, unless headOnly stopped it.
+func (s *jsonScanner) feed(p []byte) int {
 	if len(p) > 0 {
 		s.started = true
 	}
@@ -96,7 +101,7 @@ func (s *jsonScanner) feed(p []byte) {
 		case stBad, stDone:
 			// Anything after the value is ignored: a JSON body is read once,
 			// and an SSE event's data is one value.
-			return
+			return len(p)
 		case stString:
 			i += s.scanString(p[i:])
 		case stScalar:
@@ -111,11 +116,18 @@ func (s *jsonScanner) feed(p []byte) {
 				j++
 			}
 			i = j
+		case stAfter:
+			if s.headOnly && s.depth == 1 && s.staged.modelLen > 0 {
+				return i
+			}
+			s.step(p[i])
+			i++
 		default:
 			s.step(p[i])
 			i++
 		}
 	}
+	return len(p)
 }
 
 // scanString consumes string bytes up to and including the closing quote

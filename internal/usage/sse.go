@@ -41,6 +41,10 @@ type sseScanner struct {
 	js       jsonScanner
 	total    *tally
 	terminal bool // the stream's final event was seen
+
+	// headOnly stops feed at the first line start between events once the
+	// model is known: the end of a skimmed stream's head (skim.go).
+	headOnly bool
 }
 
 // Line states.
@@ -62,7 +66,9 @@ var (
 	lf   = []byte{'\n'}
 )
 
-func (s *sseScanner) feed(p []byte) {
+// feed scans the next piece of the stream and returns how much of it it
+// read: all of it, unless headOnly stopped it.
+func (s *sseScanner) feed(p []byte) int {
 	s.lfOnly = !s.afterCR && bytes.IndexByte(p, '\r') < 0
 	for i := 0; i < len(p); {
 		if s.afterCR {
@@ -74,6 +80,9 @@ func (s *sseScanner) feed(p []byte) {
 		}
 		switch s.state {
 		case lnStart:
+			if s.headOnly && s.dataLines == 0 && s.eventLen == 0 && s.total.modelLen > 0 {
+				return i
+			}
 			if c := p[i]; c == '\n' || c == '\r' {
 				s.dispatch()
 				s.afterCR = c == '\r'
@@ -99,6 +108,7 @@ func (s *sseScanner) feed(p []byte) {
 			i += s.scanValue(p[i:])
 		}
 	}
+	return len(p)
 }
 
 // fastLine reads a whole "data:" or "event:" line at once, which is what

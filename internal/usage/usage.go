@@ -95,22 +95,26 @@ var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io
 // Read and Close may be called from different goroutines, as with any
 // http.Response body.
 func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
-	_ = api
 	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
-	*r.st = scanState{}
+	r.st.js, r.st.total = jsonScanner{}, tally{}
+	r.st.tail.reset()
+	skim := api == provider.APIMessages || api == provider.APIChatCompletions
 	if r.stream = IsEventStream(contentType); r.stream {
 		r.sse = ssePool.Get().(*sseScanner)
-		*r.sse = sseScanner{total: &r.st.total}
+		*r.sse = sseScanner{total: &r.st.total, headOnly: skim}
+	} else {
+		r.st.js.headOnly = skim
 	}
 	return r
 }
 
-// scanState is what a reader reads with: about 700 bytes, recycled through
-// statePool like the SSE scanners, so that metering a body allocates only
-// the small reader.
+// scanState is what a reader reads with: about 9 KB with the tail of a
+// skimmed body, recycled through statePool like the SSE scanners, so that
+// metering a body allocates only the small reader.
 type scanState struct {
 	js    jsonScanner
 	total tally
+	tail  tail
 }
 
 var statePool = sync.Pool{New: func() any { return new(scanState) }}
@@ -137,6 +141,8 @@ type reader struct {
 
 	mu       sync.Mutex // guards the fields below, between Read and Close
 	finished bool
+	skimming bool        // past the head: bytes go to st.tail (skim.go)
+	skimmed  bool        // skimming was ever set
 	sse      *sseScanner // streams only; nil once finished
 	st       *scanState  // nil once finished
 }
@@ -158,16 +164,61 @@ func (r *reader) Read(p []byte) (int, error) {
 }
 
 func (r *reader) scan(p []byte) {
+	if r.skimming {
+		r.st.tail.write(p)
+		return
+	}
+	var n int
 	if r.stream {
-		r.sse.feed(p)
+		n = r.sse.feed(p)
+	} else {
+		if r.st.js.state == stDone {
+			return
+		}
+		n = r.st.js.feed(p)
+		if r.st.js.complete() {
+			r.st.total.merge(&r.st.js.staged) // once: feed ignores what follows
+		}
+	}
+	if n < len(p) {
+		r.skimming, r.skimmed = true, true
+		r.st.tail.write(p[n:])
+	}
+}
+
+// catchUp parses the kept tail of a skimmed body: from where the head
+// ended when the tail holds everything since, from the first place it can
+// resume at otherwise.
+func (r *reader) catchUp() {
+	if !r.skimming {
 		return
 	}
-	if r.st.js.state == stDone {
+	r.skimming = false
+	b, whole := r.st.tail.bytes()
+	if !whole && len(b) > tailKeep {
+		b = b[len(b)-tailKeep:] // what is kept for certain: the same work, however the body was read
+	}
+	if r.stream {
+		r.sse.headOnly = false
+		if whole {
+			r.sse.feed(b)
+		} else {
+			r.sse.resume(b)
+		}
 		return
 	}
-	r.st.js.feed(p)
-	if r.st.js.complete() {
-		r.st.total.merge(&r.st.js.staged) // once: feed ignores what follows
+	js := &r.st.js
+	js.headOnly = false
+	if !whole {
+		k, ok := jsonResume(b)
+		if !ok {
+			return // read as cut where the head ended
+		}
+		js.resumeObject()
+		b = b[k:]
+	}
+	if js.feed(b); js.complete() {
+		r.st.total.merge(&js.staged)
 	}
 }
 
@@ -176,6 +227,7 @@ func (r *reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.finished {
+		r.catchUp()
 		r.finish(r.closedEarly())
 	}
 	return err
@@ -184,6 +236,7 @@ func (r *reader) Close() error {
 // finish settles the usage and calls done once; mu is held.
 func (r *reader) finish(err error) {
 	r.finished = true
+	r.catchUp()
 	if errors.Is(err, io.EOF) {
 		err = r.endOfBody()
 	}

@@ -41,7 +41,9 @@ func benchChatStream(n int) []byte {
 	return b.Bytes()
 }
 
-func benchRead(b *testing.B, body []byte, ct string, meter bool) {
+// benchRead reads body in 4 KB reads, through a reader metering it for api
+// when meter is set.
+func benchRead(b *testing.B, body []byte, ct string, api provider.API, meter bool) {
 	buf := make([]byte, 4096) // net/http's bufio size: what an SDK read sees
 	src := bytes.NewReader(body)
 	var sink Usage
@@ -51,7 +53,7 @@ func benchRead(b *testing.B, body []byte, ct string, meter bool) {
 		src.Reset(body)
 		var r io.ReadCloser = io.NopCloser(src)
 		if meter {
-			r = NewReader(r, provider.Anthropic, provider.APIMessages, ct, func(u Usage, err error) { sink = u })
+			r = NewReader(r, provider.Anthropic, api, ct, func(u Usage, err error) { sink = u })
 		}
 		for {
 			if _, err := r.Read(buf); err != nil {
@@ -65,17 +67,23 @@ func benchRead(b *testing.B, body []byte, ct string, meter bool) {
 	}
 }
 
+// The metered rows skim (Messages, chat completions: skim.go); the
+// "parsed" rows read the same bodies as any other API is read, every byte
+// parsed: the cost skimming saves, and what an OpenAI Responses body costs.
 func BenchmarkJSON10KB(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { benchRead(b, benchJSON, "application/json", false) })
-	b.Run("metered", func(b *testing.B) { benchRead(b, benchJSON, "application/json", true) })
+	b.Run("bare", func(b *testing.B) { benchRead(b, benchJSON, "application/json", provider.APIMessages, false) })
+	b.Run("metered", func(b *testing.B) { benchRead(b, benchJSON, "application/json", provider.APIMessages, true) })
+	b.Run("parsed", func(b *testing.B) { benchRead(b, benchJSON, "application/json", provider.APIOther, true) })
 }
 
 func BenchmarkSSE1000Events(b *testing.B) {
 	anthropic, chat := benchStream(1000), benchChatStream(1000)
-	b.Run("anthropic/bare", func(b *testing.B) { benchRead(b, anthropic, sse, false) })
-	b.Run("anthropic/metered", func(b *testing.B) { benchRead(b, anthropic, sse, true) })
-	b.Run("openai-chat/bare", func(b *testing.B) { benchRead(b, chat, sse, false) })
-	b.Run("openai-chat/metered", func(b *testing.B) { benchRead(b, chat, sse, true) })
+	b.Run("anthropic/bare", func(b *testing.B) { benchRead(b, anthropic, sse, provider.APIMessages, false) })
+	b.Run("anthropic/metered", func(b *testing.B) { benchRead(b, anthropic, sse, provider.APIMessages, true) })
+	b.Run("anthropic/parsed", func(b *testing.B) { benchRead(b, anthropic, sse, provider.APIOther, true) })
+	b.Run("openai-chat/bare", func(b *testing.B) { benchRead(b, chat, sse, provider.APIChatCompletions, false) })
+	b.Run("openai-chat/metered", func(b *testing.B) { benchRead(b, chat, sse, provider.APIChatCompletions, true) })
+	b.Run("openai-chat/parsed", func(b *testing.B) { benchRead(b, chat, sse, provider.APIOther, true) })
 }
 
 // BenchmarkHTTP reads the same bodies from a loopback HTTP server, as a
@@ -84,9 +92,12 @@ func BenchmarkHTTP(b *testing.B) {
 	bodies := map[string][]byte{"json-10KB": benchJSON, "anthropic-1000-events": benchStream(1000), "openai-chat-1000-events": benchChatStream(1000)}
 	for _, name := range []string{"json-10KB", "anthropic-1000-events", "openai-chat-1000-events"} {
 		body := bodies[name]
-		ct := sse
-		if name == "json-10KB" {
+		ct, api := sse, provider.APIMessages
+		switch name {
+		case "json-10KB":
 			ct = "application/json"
+		case "openai-chat-1000-events":
+			api = provider.APIChatCompletions
 		}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ct)
@@ -108,7 +119,7 @@ func BenchmarkHTTP(b *testing.B) {
 					}
 					r := resp.Body
 					if meter {
-						r = NewReader(r, provider.Anthropic, provider.APIMessages, ct, nil)
+						r = NewReader(r, provider.Anthropic, api, ct, nil)
 					}
 					for {
 						if _, err := r.Read(buf); err != nil {

@@ -1,0 +1,230 @@
+package usage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// Skimming. A Messages or chat-completions body says everything the meter
+// reads in two places: its head (the model, and Anthropic's input usage in
+// message_start) and its last few hundred bytes (the usage object at the
+// end of a JSON body; message_delta, message_stop, the include_usage chunk
+// and [DONE] at the end of a stream). Everything between is completion
+// text, which even a parser that only looks for quotes and line ends pays
+// for byte by byte (measured: 7 µs for a 10 KB quote-dense message, 50 ns
+// per stream event — up to half again what reading the body over loopback
+// costs). So for those endpoints the reader parses the head until it has
+// the model and stands at a clean place (between events, or after a
+// top-level member), then only keeps the last bytes it passes in a tail
+// buffer, and parses them at the end of the body:
+//
+//   - If the tail still holds every byte since the head ended, parsing
+//     simply continues: the result is exactly a full parse's.
+//   - Otherwise the parser resumes inside the tail. JSON has no marker a
+//     forward parser could resynchronise on, but read backwards from the
+//     end of a document it is unambiguous: the last byte closes the
+//     top-level object, and a quote opens a string exactly when an even
+//     run of backslashes precedes it. jsonResume walks back to the leftmost
+//     top-level key it can see and the forward parser restarts there,
+//     inside the object. An SSE stream resynchronises on its first line
+//     end in the tail; the line cut in two is resumed the same way, as the
+//     JSON data of an event.
+//
+// What skimming gives up: a value more than tailKeep bytes before the end
+// of the body (and after the head) is not seen. No provider puts usage
+// there on these endpoints; a body that did, or whose last top-level
+// member alone is longer than the tail, reads as if it were cut where the
+// head ended. OpenAI Responses bodies are always parsed whole: a response
+// event repeats the whole response, so its usage can sit any distance from
+// the end.
+
+// tailKeep is how many of the last bytes of a skimmed body are always
+// kept: ten times what the providers' last events or trailing JSON
+// members take.
+const tailKeep = 4 << 10
+
+// tail keeps the last bytes that passed, at least tailKeep of them. Its
+// buffer is twice that so that small writes (a streamed event each) append
+// and only now and then move the kept bytes down, rather than making a
+// ring that would have to be unrolled at the end.
+type tail struct {
+	buf   [2 * tailKeep]byte
+	w     int   // buf[:w] is the end of what passed
+	total int64 // bytes that passed
+}
+
+func (t *tail) reset() { t.w, t.total = 0, 0 }
+
+func (t *tail) write(p []byte) {
+	t.total += int64(len(p))
+	switch {
+	case len(p) >= tailKeep:
+		t.w = copy(t.buf[:], p[len(p)-tailKeep:])
+		return
+	case t.w+len(p) > len(t.buf):
+		t.w = copy(t.buf[:], t.buf[t.w-tailKeep:t.w])
+	}
+	t.w += copy(t.buf[t.w:], p)
+}
+
+// bytes returns the kept bytes, and whether they are all that passed.
+func (t *tail) bytes() ([]byte, bool) { return t.buf[:t.w], int64(t.w) == t.total }
+
+// jsonResume returns the offset in b of the leftmost key of the top-level
+// object that it can tell for certain is one, reading b backwards from its
+// end. b is the end of a JSON document (or of an SSE data value) whose
+// last non-space byte closes the top-level object. ok is false when b does
+// not end that way or no top-level key lies wholly inside it. On a valid
+// document the answer is exact; on anything else the forward parse that
+// resumes there finds the document invalid.
+func jsonResume(b []byte) (at int, ok bool) {
+	i := len(b) - 1
+	for i >= 0 && isSpace(b[i]) {
+		i--
+	}
+	if i < 0 || b[i] != '}' || escaped(b, i) {
+		return 0, false
+	}
+	at = -1
+	depth := 1
+	var objects uint64 = 1 // bit d-1: the container at depth d is an object
+	colon := false         // the next significant byte (forwards) is ':'
+	for i--; i >= 0; i-- {
+		c := b[i]
+		if isSpace(c) {
+			continue
+		}
+		switch {
+		case c == '"':
+			// The end of a string: its opening quote is the first one
+			// before it that is not escaped.
+			if escaped(b, i) {
+				return at, at >= 0
+			}
+			j := i
+			for {
+				q := lastQuote(b[:j])
+				if q < 0 {
+					return at, at >= 0 // the string starts before b
+				}
+				n := 0
+				for q-n-1 >= 0 && b[q-n-1] == '\\' {
+					n++
+				}
+				if q-n == 0 && n > 0 {
+					return at, at >= 0 // the run of backslashes may start before b
+				}
+				if n%2 == 0 {
+					i = q
+					break
+				}
+				j = q
+			}
+			if colon && depth == 1 {
+				at = i
+			}
+			colon = false
+			continue
+		case c == ':':
+			if colon {
+				return at, at >= 0
+			}
+			colon = true
+			continue
+		case c == '}' || c == ']':
+			if depth >= maxDepth {
+				return at, at >= 0
+			}
+			depth++
+			if c == '}' {
+				objects |= 1 << (depth - 1)
+			} else {
+				objects &^= 1 << (depth - 1)
+			}
+		case c == '{' || c == '[':
+			if (objects&(1<<(depth-1)) != 0) != (c == '{') {
+				return at, at >= 0
+			}
+			if depth--; depth == 0 {
+				return at, at >= 0 // the start of the document
+			}
+		case c == ',', c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'E',
+			c == 'a', c == 'e', c == 'f', c == 'l', c == 'n', c == 'r', c == 's', c == 't', c == 'u':
+		default:
+			return at, at >= 0 // not JSON outside a string
+		}
+		if colon {
+			return at, at >= 0 // a ':' must follow a key
+		}
+	}
+	return at, at >= 0
+}
+
+// lastQuote is bytes.LastIndexByte(b, '"') eight bytes at a time:
+// bytes.LastIndexByte tests a byte per iteration (it has no assembly
+// version), and jsonResume crosses kilobytes of completion text backwards.
+func lastQuote(b []byte) int {
+	const (
+		ones  = 0x0101010101010101
+		low7  = 0x7f7f7f7f7f7f7f7f
+		quote = '"' * ones
+	)
+	i := len(b)
+	for ; i >= 8; i -= 8 {
+		v := binary.LittleEndian.Uint64(b[i-8:i]) ^ quote // zero bytes where b has a quote
+		// Exact zero-byte flags (no borrow between bytes): the high bit of
+		// each byte of z is set where v's byte is zero.
+		z := ^((v&low7 + low7) | v | low7)
+		if z != 0 {
+			return i - 8 + 7 - bits.LeadingZeros64(z)/8
+		}
+	}
+	for i--; i >= 0; i-- {
+		if b[i] == '"' {
+			return i
+		}
+	}
+	return -1
+}
+
+// escaped reports whether b[i] is preceded by an odd run of backslashes
+// that starts inside b; a run that reaches b's start counts as escaped,
+// since its parity cannot be known.
+func escaped(b []byte, i int) bool {
+	n := 0
+	for i-n-1 >= 0 && b[i-n-1] == '\\' {
+		n++
+	}
+	return n%2 == 1 || (n > 0 && i-n == 0)
+}
+
+// resumeObject puts s inside a top-level object, before a key, keeping the
+// values it staged so far.
+func (s *jsonScanner) resumeObject() {
+	staged := s.staged
+	*s = jsonScanner{state: stKey, depth: 1, objects: 1, started: true, staged: staged}
+}
+
+// resume continues the stream from the kept end of a body after bytes
+// were dropped: the line the tail starts in the middle of is taken as the
+// tail of an unnamed event's JSON data, and the stream goes on from its
+// end.
+func (s *sseScanner) resume(b []byte) {
+	s.state, s.afterCR = lnStart, false
+	s.eventLen, s.relevant, s.final, s.dataLines, s.evLen, s.evStream = 0, false, false, 0, 0, false
+	s.js.reset()
+	eol := bytes.IndexAny(b, "\r\n")
+	if eol < 0 {
+		return // no line ends in the tail: nothing after the head can be read
+	}
+	s.state, s.value, s.leadSp = lnValue, valIgnore, false
+	if k, ok := jsonResume(b[:eol]); ok {
+		s.value, s.dataLines, s.evStream, s.dataLen = valData, 1, true, len(s.dataHead)+1
+		s.js.resumeObject()
+		b = b[k:]
+	} else {
+		b = b[eol:]
+	}
+	s.feed(b)
+}
