@@ -33,11 +33,11 @@ import (
 //
 // What skimming gives up: a value more than tailKeep bytes before the end
 // of the body (and after the head) is not seen. No provider puts usage
-// there on these endpoints; a body that did, or whose last top-level
-// member alone is longer than the tail, reads as if it were cut where the
-// head ended. OpenAI Responses bodies are always parsed whole: a response
-// event repeats the whole response, so its usage can sit any distance from
-// the end.
+// there on these endpoints. A JSON body whose last top-level member alone
+// is longer than the tail is complete with its usage unknown; a stream
+// whose tail holds no line end reads as cut where the head ended. OpenAI
+// Responses bodies are always parsed whole: a response event repeats the
+// whole response, so its usage can sit any distance from the end.
 
 // tailKeep is how many of the last bytes of a skimmed body are always
 // kept: ten times what the providers' last events or trailing JSON
@@ -56,13 +56,17 @@ type tail struct {
 
 func (t *tail) reset() { t.w, t.total = 0, 0 }
 
+// write keeps p's end. Nothing is dropped while everything that passed
+// fits in buf, however it was cut into writes, so that whether a body was
+// skimmed whole depends only on its length.
 func (t *tail) write(p []byte) {
 	t.total += int64(len(p))
 	switch {
+	case t.w+len(p) <= len(t.buf):
 	case len(p) >= tailKeep:
 		t.w = copy(t.buf[:], p[len(p)-tailKeep:])
 		return
-	case t.w+len(p) > len(t.buf):
+	default:
 		t.w = copy(t.buf[:], t.buf[t.w-tailKeep:t.w])
 	}
 	t.w += copy(t.buf[t.w:], p)
@@ -71,20 +75,21 @@ func (t *tail) write(p []byte) {
 // bytes returns the kept bytes, and whether they are all that passed.
 func (t *tail) bytes() ([]byte, bool) { return t.buf[:t.w], int64(t.w) == t.total }
 
-// jsonResume returns the offset in b of the leftmost key of the top-level
-// object that it can tell for certain is one, reading b backwards from its
-// end. b is the end of a JSON document (or of an SSE data value) whose
-// last non-space byte closes the top-level object. ok is false when b does
-// not end that way or no top-level key lies wholly inside it. On a valid
+// jsonResume reads b backwards from its end and returns the offset of the
+// leftmost key of the top-level object that it can tell for certain is
+// one, or -1. b is the end of a JSON document (or of an SSE data value)
+// whose last non-space byte closes the top-level object. clean reports
+// that b is, as far as the walk went, the end of a valid document: false
+// when it found b does not end that way or is not JSON. On a valid
 // document the answer is exact; on anything else the forward parse that
-// resumes there finds the document invalid.
-func jsonResume(b []byte) (at int, ok bool) {
+// resumes at the key finds the document invalid.
+func jsonResume(b []byte) (at int, clean bool) {
 	i := len(b) - 1
 	for i >= 0 && isSpace(b[i]) {
 		i--
 	}
 	if i < 0 || b[i] != '}' || escaped(b, i) {
-		return 0, false
+		return -1, false
 	}
 	at = -1
 	depth := 1
@@ -100,20 +105,20 @@ func jsonResume(b []byte) (at int, ok bool) {
 			// The end of a string: its opening quote is the first one
 			// before it that is not escaped.
 			if escaped(b, i) {
-				return at, at >= 0
+				return at, false
 			}
 			j := i
 			for {
 				q := lastQuote(b[:j])
 				if q < 0 {
-					return at, at >= 0 // the string starts before b
+					return at, true // the string starts before b
 				}
 				n := 0
 				for q-n-1 >= 0 && b[q-n-1] == '\\' {
 					n++
 				}
 				if q-n == 0 && n > 0 {
-					return at, at >= 0 // the run of backslashes may start before b
+					return at, true // the run of backslashes may start before b
 				}
 				if n%2 == 0 {
 					i = q
@@ -128,13 +133,13 @@ func jsonResume(b []byte) (at int, ok bool) {
 			continue
 		case c == ':':
 			if colon {
-				return at, at >= 0
+				return at, false
 			}
 			colon = true
 			continue
 		case c == '}' || c == ']':
 			if depth >= maxDepth {
-				return at, at >= 0
+				return at, false
 			}
 			depth++
 			if c == '}' {
@@ -144,21 +149,21 @@ func jsonResume(b []byte) (at int, ok bool) {
 			}
 		case c == '{' || c == '[':
 			if (objects&(1<<(depth-1)) != 0) != (c == '{') {
-				return at, at >= 0
+				return at, false
 			}
 			if depth--; depth == 0 {
-				return at, at >= 0 // the start of the document
+				return at, true // the start of the document
 			}
 		case c == ',', c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'E',
 			c == 'a', c == 'e', c == 'f', c == 'l', c == 'n', c == 'r', c == 's', c == 't', c == 'u':
 		default:
-			return at, at >= 0 // not JSON outside a string
+			return at, false // not JSON outside a string
 		}
 		if colon {
-			return at, at >= 0 // a ':' must follow a key
+			return at, false // a ':' must follow a key
 		}
 	}
-	return at, at >= 0
+	return at, true
 }
 
 // lastQuote is bytes.LastIndexByte(b, '"') eight bytes at a time:
@@ -219,7 +224,7 @@ func (s *sseScanner) resume(b []byte) {
 		return // no line ends in the tail: nothing after the head can be read
 	}
 	s.state, s.value, s.leadSp = lnValue, valIgnore, false
-	if k, ok := jsonResume(b[:eol]); ok {
+	if k, _ := jsonResume(b[:eol]); k >= 0 {
 		s.value, s.dataLines, s.evStream, s.dataLen = valData, 1, true, len(s.dataHead)+1
 		s.js.resumeObject()
 		b = b[k:]

@@ -210,12 +210,20 @@ func (r *reader) catchUp() {
 	js := &r.st.js
 	js.headOnly = false
 	if !whole {
-		k, ok := jsonResume(b)
-		if !ok {
+		k, clean := jsonResume(b)
+		switch {
+		case k >= 0:
+			js.resumeObject()
+			b = b[k:]
+		case clean:
+			// The document ends well, in a member longer than the tail:
+			// complete, with what the head staged.
+			js.state = stDone
+			r.st.total.merge(&js.staged)
+			return
+		default:
 			return // read as cut where the head ended
 		}
-		js.resumeObject()
-		b = b[k:]
 	}
 	if js.feed(b); js.complete() {
 		r.st.total.merge(&js.staged)
