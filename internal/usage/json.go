@@ -85,7 +85,23 @@ func (t *tally) merge(o *tally) {
 	}
 }
 
-func (s *jsonScanner) reset() { *s = jsonScanner{} }
+// reset makes s a new scanner. Its byte arrays are left as they are —
+// their lengths say what of them is meaningful — so that a reset touches
+// a few cache lines rather than 400 bytes: readers are recycled, and an
+// SSE scanner resets its JSON scanner after every event it parses. A field
+// added to jsonScanner must be added here.
+func (s *jsonScanner) reset() {
+	s.state, s.depth, s.objects, s.keys = stValue, 0, 0, [maxPath + 1]keyID{}
+	s.strTarget, s.esc, s.capLen, s.capBad = targetSkip, false, 0, false
+	s.num, s.numOK, s.numAt = 0, false, fieldNone
+	s.started, s.headOnly = false, false
+	s.staged.clear()
+}
+
+// clear empties t, leaving its name arrays as they are.
+func (t *tally) clear() {
+	t.n, t.seen, t.modelLen, t.errLen = [nFields]int64{}, 0, 0, 0
+}
 
 // complete reports whether a whole top-level value was read.
 func (s *jsonScanner) complete() bool { return s.state == stDone }

@@ -31,18 +31,20 @@ import (
 //     end in the tail; the line cut in two is resumed the same way, as the
 //     JSON data of an event.
 //
-// What skimming gives up: a value more than tailKeep bytes before the end
-// of the body (and after the head) is not seen. No provider puts usage
-// there on these endpoints. A JSON body whose last top-level member alone
-// is longer than the tail is complete with its usage unknown; a stream
-// whose tail holds no line end reads as cut where the head ended. OpenAI
-// Responses bodies are always parsed whole: a response event repeats the
-// whole response, so its usage can sit any distance from the end.
+// What skimming gives up: a value after the head and more than tailKeep
+// bytes before the end of the body is not seen, nor, in JSON, one that
+// precedes a string longer than maxWalk in that stretch. No provider puts
+// usage there on these endpoints: it follows the completion text. A JSON
+// body whose last top-level member cannot be walked back over is complete
+// with its usage unknown; a stream whose tail holds no line end reads as
+// cut where the head ended. OpenAI Responses bodies are always parsed
+// whole: a response event repeats the whole response, so its usage can
+// sit any distance from the end.
 
 // tailKeep is how many of the last bytes of a skimmed body are always
 // kept: ten times what the providers' last events or trailing JSON
 // members take.
-const tailKeep = 4 << 10
+const tailKeep = 2 << 10
 
 // tail keeps the last bytes that passed, at least tailKeep of them. Its
 // buffer is twice that so that small writes (a streamed event each) append
@@ -107,12 +109,15 @@ func jsonResume(b []byte) (at int, clean bool) {
 			if escaped(b, i) {
 				return at, false
 			}
-			j := i
+			j, lo := i, max(0, i-maxWalk)
 			for {
-				q := lastQuote(b[:j])
+				q := lastQuote(b[lo:j])
 				if q < 0 {
-					return at, true // the string starts before b
+					// The string starts before b, or is longer than maxWalk:
+					// what lies before it is not needed.
+					return at, true
 				}
+				q += lo
 				n := 0
 				for q-n-1 >= 0 && b[q-n-1] == '\\' {
 					n++
@@ -192,6 +197,15 @@ func lastQuote(b []byte) int {
 	}
 	return -1
 }
+
+// maxWalk is the longest string jsonResume walks back through. A string
+// longer than that is taken as the start of what can be read: the members
+// a skimming reader needs follow the completion text, are made of short
+// strings (stop reasons, service tiers, fingerprints), and walking back
+// through the text, quote by escaped quote, would cost more than parsing
+// them (measured: 1.2 µs for 2 KB of a quote-dense message, 0.6 µs for
+// 512 bytes).
+const maxWalk = 128
 
 // escaped reports whether b[i] is preceded by an odd run of backslashes
 // that starts inside b; a run that reaches b's start counts as escaped,

@@ -58,7 +58,7 @@ func FuzzSkimJSON(f *testing.F) {
 		f.Add([]byte(s), []byte(`long "text" \ `), uint8(5))
 	}
 	f.Fuzz(func(t *testing.T, end, text []byte, cut uint8) {
-		if len(end) > tailKeep/2 || len(text) == 0 {
+		if len(end) > tailKeep/2 || longestString(end) > maxWalk || len(text) == 0 {
 			return
 		}
 		q, _ := json.Marshal(strings.Repeat(string(text), 3*tailKeep/len(text)+1))
@@ -73,4 +73,17 @@ func FuzzSkimJSON(f *testing.F) {
 			t.Fatalf("valid document: skimmed %+v, %v\nfull    %+v, %v", whole, wErr, full, fErr)
 		}
 	})
+}
+
+// longestString bounds the longest string in b: the longest run of bytes
+// without a quote.
+func longestString(b []byte) int {
+	longest, run := 0, 0
+	for _, c := range b {
+		if run++; c == '"' {
+			run = 0
+		}
+		longest = max(longest, run)
+	}
+	return longest
 }

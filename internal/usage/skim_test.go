@@ -214,6 +214,8 @@ func TestJSONResume(t *testing.T) {
 		{`zz,"a":1}`, 3},       // not JSON before the key: stops there
 		{`"k":1,"a":1}`, 0},    // a key at the very start
 		{`,"a"  :  1 }`, 1},
+		{`"k":"` + strings.Repeat(`\"`, maxWalk/2) + `","a":1}`, 5 + maxWalk + 2}, // a string longer than maxWalk: "a" is the first key
+		{`"k":"` + strings.Repeat(`\"`, maxWalk/2-4) + `","a":1}`, 0},
 	}
 	for _, tt := range tests {
 		if at, _ := jsonResume([]byte(tt.in)); at != tt.want {

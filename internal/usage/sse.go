@@ -47,6 +47,18 @@ type sseScanner struct {
 	headOnly bool
 }
 
+// reset makes s a new scanner adding to total, leaving its buffers as
+// they are (see jsonScanner.reset). A field added to sseScanner must be
+// added here.
+func (s *sseScanner) reset(total *tally) {
+	s.state, s.afterCR = lnStart, false
+	s.fieldLen, s.value, s.leadSp = 0, valIgnore, false
+	s.eventLen, s.relevant, s.final, s.lfOnly = 0, false, false, false
+	s.dataLines, s.evLen, s.evStream, s.dataLen = 0, 0, false, 0
+	s.js.reset()
+	s.total, s.terminal, s.headOnly = total, false, false
+}
+
 // Line states.
 const (
 	lnStart uint8 = iota

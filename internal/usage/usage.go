@@ -96,12 +96,14 @@ var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io
 // http.Response body.
 func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
 	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
-	r.st.js, r.st.total = jsonScanner{}, tally{}
+	r.st.js.reset()
+	r.st.total.clear()
 	r.st.tail.reset()
 	skim := api == provider.APIMessages || api == provider.APIChatCompletions
 	if r.stream = IsEventStream(contentType); r.stream {
 		r.sse = ssePool.Get().(*sseScanner)
-		*r.sse = sseScanner{total: &r.st.total, headOnly: skim}
+		r.sse.reset(&r.st.total)
+		r.sse.headOnly = skim
 	} else {
 		r.st.js.headOnly = skim
 	}
