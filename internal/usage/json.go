@@ -136,6 +136,12 @@ func (s *jsonScanner) feed(p []byte) int {
 			if s.headOnly && s.depth == 1 && s.staged.modelLen > 0 {
 				return i
 			}
+			if p[i] == ',' && i+1 < len(p) && p[i+1] == '"' && s.inObject() {
+				// `,"`: the next key, without two trips through step.
+				s.beginString(targetKey)
+				i += 2
+				continue
+			}
 			s.step(p[i])
 			i++
 		default:
@@ -172,8 +178,13 @@ func (s *jsonScanner) scanString(p []byte) int {
 		}
 		if i == 0 && s.capLen == 0 && !s.capBad && s.strTarget == targetKey && !hasBackslash(p[:j]) {
 			// A key whole in this piece (nearly every key): look it up in
-			// place rather than copy it to capBuf first.
+			// place rather than copy it to capBuf first, and take the
+			// colon that nearly always follows it.
 			s.endKey(p[:j], false)
+			if j+1 < len(p) && p[j+1] == ':' {
+				s.state = stValue
+				return j + 2
+			}
 			return j + 1
 		}
 		s.capture(p[i : i+j])

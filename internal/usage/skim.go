@@ -238,7 +238,9 @@ func (s *sseScanner) resume(b []byte) {
 		return // no line ends in the tail: nothing after the head can be read
 	}
 	s.state, s.value, s.leadSp = lnValue, valIgnore, false
-	if k, _ := jsonResume(b[:eol]); k >= 0 {
+	// The line is parsed only if worthParsing would parse an unnamed
+	// event's data: nearly always it is the end of a content delta.
+	if k, _ := jsonResume(b[:eol]); k >= 0 && s.worthParsing(b[k:eol]) {
 		s.value, s.dataLines, s.evStream, s.dataLen = valData, 1, true, len(s.dataHead)+1
 		s.js.resumeObject()
 		b = b[k:]
