@@ -46,41 +46,50 @@ import (
 // members take.
 const tailKeep = 2 << 10
 
-// tail keeps the last bytes that passed, at least tailKeep of them. Its
-// buffer is twice that so that small writes (a streamed event each) append
-// and only now and then move the kept bytes down, rather than making a
-// ring that would have to be unrolled at the end.
+// tail keeps the last tailKeep bytes that passed, in a ring: a write
+// copies at most tailKeep bytes whatever its size, and touches no more
+// memory than that — the buffer is written on every read of a body, after
+// the rest of the call has pushed it out of the cache. bytes unrolls it
+// once, at the end.
 type tail struct {
-	buf   [2 * tailKeep]byte
-	w     int   // buf[:w] is the end of what passed
-	total int64 // bytes that passed
+	buf   [tailKeep]byte
+	total int64 // bytes that passed; the last of them is at buf[(total-1)%tailKeep]
 }
 
-func (t *tail) reset() { t.w, t.total = 0, 0 }
+func (t *tail) reset() { t.total = 0 }
 
-// write keeps p's end. Nothing is dropped while everything that passed
-// fits in buf, however it was cut into writes, so that whether a body was
-// skimmed whole depends only on its length.
 func (t *tail) write(p []byte) {
 	t.total += int64(len(p))
-	switch {
-	case t.w+len(p) <= len(t.buf):
-	case len(p) >= tailKeep:
-		t.w = copy(t.buf[:], p[len(p)-tailKeep:])
-		return
-	default:
-		t.w = copy(t.buf[:], t.buf[t.w-tailKeep:t.w])
+	if len(p) > tailKeep {
+		p = p[len(p)-tailKeep:]
 	}
-	t.w += copy(t.buf[t.w:], p)
+	at := int((t.total - int64(len(p))) % tailKeep)
+	n := copy(t.buf[at:], p)
+	copy(t.buf[:], p[n:])
 }
 
-// bytes returns the kept bytes, and whether they are all that passed.
-func (t *tail) bytes() ([]byte, bool) { return t.buf[:t.w], int64(t.w) == t.total }
+// bytes returns the kept bytes in order, and whether they are all that
+// passed: whether a body was skimmed whole depends only on its length, not
+// on how its reads cut it.
+func (t *tail) bytes() ([]byte, bool) {
+	if t.total <= tailKeep {
+		return t.buf[:t.total], true
+	}
+	if at := int(t.total % tailKeep); at > 0 {
+		// Rotate left by at through a scratch copy of the older part.
+		var tmp [tailKeep]byte
+		n := copy(tmp[:], t.buf[at:])
+		copy(t.buf[n:], t.buf[:at])
+		copy(t.buf[:], tmp[:n])
+	}
+	return t.buf[:], false
+}
 
 // jsonResume reads b backwards from its end and returns the offset of the
 // leftmost key of the top-level object that it can tell for certain is
 // one, or -1. b is the end of a JSON document (or of an SSE data value)
-// whose last non-space byte closes the top-level object. clean reports
+// whose last non-space byte closes the top-level object, and does not
+// hold the document's first byte. clean reports
 // that b is, as far as the walk went, the end of a valid document: false
 // when it found b does not end that way or is not JSON. On a valid
 // document the answer is exact; on anything else the forward parse that
@@ -157,7 +166,11 @@ func jsonResume(b []byte) (at int, clean bool) {
 				return at, false
 			}
 			if depth--; depth == 0 {
-				return at, true // the start of the document
+				// b starts after the document's first byte, so this is
+				// not its start: b does not end where the document does
+				// (a body cut after some inner '}'), and every depth
+				// counted so far was wrong.
+				return -1, false
 			}
 		case c == ',', c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'E',
 			c == 'a', c == 'e', c == 'f', c == 'l', c == 'n', c == 'r', c == 's', c == 't', c == 'u':

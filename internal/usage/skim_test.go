@@ -200,7 +200,7 @@ func TestJSONResume(t *testing.T) {
 		in   string
 		want int // -1: none
 	}{
-		{`{"a":1,"b":2}`, 1},
+		{`{"a":1,"b":2}`, -1}, // the document's start: b ends inside an object, not the document
 		{`xx","a":1,"b":{"c":[1,"}"]}}`, 4},
 		{`ab\","a":1}`, 5},     // the quote before "a" is escaped: a key at the start
 		{`\\","a":1}`, 4},      // a backslash run at the start: stops there
@@ -242,6 +242,33 @@ func TestLastQuote(t *testing.T) {
 			}
 			if got := lastQuote(b); got != q {
 				t.Fatalf("lastQuote(%q) = %d, want %d", b, got, q)
+			}
+		}
+	}
+}
+
+// The tail keeps exactly the last tailKeep bytes, however the writes cut
+// them.
+func TestTailKeepsTheEnd(t *testing.T) {
+	body := make([]byte, 3*tailKeep+123)
+	for i := range body {
+		body[i] = byte(i*7 + i/251)
+	}
+	for _, n := range []int{1, 5, 100, tailKeep - 1, tailKeep, tailKeep + 1, 2*tailKeep + 3, len(body)} {
+		for _, size := range []int{0, 10, tailKeep, tailKeep + 1, len(body)} {
+			var tl tail
+			tl.buf[0] = 0xff // left over from an earlier body
+			tl.reset()
+			b := body[:size]
+			for p := b; len(p) > 0; {
+				k := min(n, len(p))
+				tl.write(p[:k])
+				p = p[k:]
+			}
+			got, whole := tl.bytes()
+			want := b[max(0, len(b)-tailKeep):]
+			if string(got) != string(want) || whole != (len(b) <= tailKeep) {
+				t.Fatalf("%d-byte writes of %d bytes: kept %d bytes (whole %v), want the last %d", n, size, len(got), whole, len(want))
 			}
 		}
 	}

@@ -110,7 +110,7 @@ func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, content
 	return r
 }
 
-// scanState is what a reader reads with: about 9 KB with the tail of a
+// scanState is what a reader reads with: about 3 KB with the tail of a
 // skimmed body, recycled through statePool like the SSE scanners, so that
 // metering a body allocates only the small reader.
 type scanState struct {
@@ -208,9 +208,6 @@ func (r *reader) catchUp() {
 	}
 	r.skimming = false
 	b, whole := r.st.tail.bytes()
-	if !whole && len(b) > tailKeep {
-		b = b[len(b)-tailKeep:] // what is kept for certain: the same work, however the body was read
-	}
 	if r.stream {
 		r.sse.headOnly = false
 		if whole {
