@@ -41,6 +41,13 @@ import (
 // whole: a response event repeats the whole response, so its usage can
 // sit any distance from the end.
 
+// headKeep is how many of the first bytes of a skimmed body are kept: the
+// head ends well inside them (message_start, the first chat chunk and a
+// JSON body's model take a few hundred bytes). A head that does not end
+// inside them is read as far as it goes, and the body is resumed from its
+// tail.
+const headKeep = 2 << 10
+
 // tailKeep is how many of the last bytes of a skimmed body are always
 // kept: ten times what the providers' last events or trailing JSON
 // members take.
@@ -115,8 +122,10 @@ func jsonResume(b []byte) (at int, clean bool) {
 		case c == '"':
 			// The end of a string: its opening quote is the first one
 			// before it that is not escaped.
-			if escaped(b, i) {
-				return at, false
+			if n := backslashesBefore(b, i); n > 0 && i-n == 0 {
+				return at, true // the run may start before b: stop here
+			} else if n%2 == 1 {
+				return at, false // an escaped quote outside a string
 			}
 			j, lo := i, max(0, i-maxWalk)
 			for {
@@ -127,10 +136,7 @@ func jsonResume(b []byte) (at int, clean bool) {
 					return at, true
 				}
 				q += lo
-				n := 0
-				for q-n-1 >= 0 && b[q-n-1] == '\\' {
-					n++
-				}
+				n := backslashesBefore(b, q)
 				if q-n == 0 && n > 0 {
 					return at, true // the run of backslashes may start before b
 				}
@@ -220,14 +226,21 @@ func lastQuote(b []byte) int {
 // 512 bytes).
 const maxWalk = 128
 
-// escaped reports whether b[i] is preceded by an odd run of backslashes
-// that starts inside b; a run that reaches b's start counts as escaped,
-// since its parity cannot be known.
-func escaped(b []byte, i int) bool {
+// backslashesBefore returns the length of the run of backslashes that
+// ends just before b[i].
+func backslashesBefore(b []byte, i int) int {
 	n := 0
 	for i-n-1 >= 0 && b[i-n-1] == '\\' {
 		n++
 	}
+	return n
+}
+
+// escaped reports whether b[i] is preceded by an odd run of backslashes
+// that starts inside b; a run that reaches b's start counts as escaped,
+// since its parity cannot be known.
+func escaped(b []byte, i int) bool {
+	n := backslashesBefore(b, i)
 	return n%2 == 1 || (n > 0 && i-n == 0)
 }
 

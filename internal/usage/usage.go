@@ -18,6 +18,7 @@
 package usage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -98,25 +99,62 @@ func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, content
 	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
 	r.st.js.reset()
 	r.st.total.clear()
+	r.st.headLen = 0
 	r.st.tail.reset()
-	skim := api == provider.APIMessages || api == provider.APIChatCompletions
+	r.skim = api == provider.APIMessages || api == provider.APIChatCompletions
 	if r.stream = IsEventStream(contentType); r.stream {
 		r.sse = ssePool.Get().(*sseScanner)
 		r.sse.reset(&r.st.total)
-		r.sse.headOnly = skim
+		r.sse.headOnly = r.skim
 	} else {
-		r.st.js.headOnly = skim
+		r.st.js.headOnly = r.skim
 	}
 	return r
 }
 
-// scanState is what a reader reads with: about 3 KB with the tail of a
-// skimmed body, recycled through statePool like the SSE scanners, so that
-// metering a body allocates only the small reader.
+// scanState is what a reader reads with: about 5 KB with the head and the
+// tail of a skimmed body, recycled through statePool like the SSE
+// scanners, so that metering a body allocates only the small reader.
 type scanState struct {
-	js    jsonScanner
-	total tally
-	tail  tail
+	js      jsonScanner
+	total   tally
+	head    [headKeep]byte // a skimmed body's first bytes
+	headLen int
+	tail    tail // … and its last
+}
+
+// keep stores p, the next bytes of a skimmed body. A head without a
+// "model" key cannot end where skimming needs it to: such a body (none a
+// provider sends) is parsed byte by byte from there on, as any other.
+func (r *reader) keep(p []byte) {
+	st := r.st
+	if st.headLen < len(st.head) {
+		n := copy(st.head[st.headLen:], p)
+		st.headLen += n
+		p = p[n:]
+		if st.headLen == len(st.head) && !bytes.Contains(st.head[:], modelKey) {
+			r.skim = false
+			r.endHead()
+			r.parse(st.head[:])
+			if len(p) > 0 {
+				r.parse(p)
+			}
+			return
+		}
+	}
+	if len(p) > 0 {
+		st.tail.write(p)
+	}
+}
+
+var modelKey = []byte(`"model"`)
+
+// endHead lets the scanner read past the head.
+func (r *reader) endHead() {
+	if r.stream {
+		r.sse.headOnly = false
+	}
+	r.st.js.headOnly = false
 }
 
 var statePool = sync.Pool{New: func() any { return new(scanState) }}
@@ -143,8 +181,8 @@ type reader struct {
 
 	mu       sync.Mutex // guards the fields below, between Read and Close
 	finished bool
-	skimming bool        // past the head: bytes go to st.tail (skim.go)
-	skimmed  bool        // skimming was ever set
+	skim     bool        // a skimmed body not yet parsed: reads only keep its bytes (skim.go)
+	skimmed  bool        // bytes were dropped between its head and its tail
 	sse      *sseScanner // streams only; nil once finished
 	st       *scanState  // nil once finished
 }
@@ -153,12 +191,12 @@ func (r *reader) Read(p []byte) (int, error) {
 	n, err := r.body.Read(p)
 	r.mu.Lock()
 	if err == nil && !r.finished {
-		// Nearly every read: no defer, and a skimmed body's bytes go
-		// straight to its tail.
-		if r.skimming {
-			r.st.tail.write(p[:n])
+		// Nearly every read: no defer, and a skimmed body's bytes are only
+		// kept.
+		if r.skim {
+			r.keep(p[:n])
 		} else if n > 0 {
-			r.scan(p[:n])
+			r.parse(p[:n])
 		}
 		r.mu.Unlock()
 		return n, nil
@@ -167,8 +205,10 @@ func (r *reader) Read(p []byte) (int, error) {
 	if r.finished {
 		return n, err
 	}
-	if n > 0 {
-		r.scan(p[:n])
+	if r.skim {
+		r.keep(p[:n])
+	} else if n > 0 {
+		r.parse(p[:n])
 	}
 	if err != nil {
 		r.finish(err)
@@ -176,68 +216,59 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (r *reader) scan(p []byte) {
-	if r.skimming {
-		r.st.tail.write(p)
-		return
-	}
-	var n int
+// parse scans the next bytes of the body and returns how many it read:
+// all of them, unless the end of a skimmed body's head stopped it.
+func (r *reader) parse(p []byte) int {
 	if r.stream {
-		n = r.sse.feed(p)
-	} else {
-		if r.st.js.state == stDone {
-			return
-		}
-		n = r.st.js.feed(p)
-		if r.st.js.complete() {
-			r.st.total.merge(&r.st.js.staged) // once: feed ignores what follows
-		}
+		return r.sse.feed(p)
 	}
-	if n < len(p) {
-		r.skimming, r.skimmed = true, true
-		r.st.tail.write(p[n:])
+	js := &r.st.js
+	if js.state == stDone {
+		return len(p)
 	}
+	n := js.feed(p)
+	if js.complete() {
+		r.st.total.merge(&js.staged) // once: feed ignores what follows
+	}
+	return n
 }
 
-// catchUp parses the kept tail of a skimmed body: from where the head
-// ended when the tail holds everything since, from the first place it can
-// resume at otherwise.
+// catchUp parses a skimmed body from what was kept of it, all at once at
+// its end: the head up to where it ends (the model known, between events
+// or top-level members), then everything after it when nothing was
+// dropped, or from the first place the tail can be resumed at otherwise.
 func (r *reader) catchUp() {
-	if !r.skimming {
+	if !r.skim {
 		return
 	}
-	r.skimming = false
-	b, whole := r.st.tail.bytes()
+	r.skim = false
+	head := r.st.head[:r.st.headLen]
+	rest, whole := r.st.tail.bytes()
+	r.skimmed = !whole
+	k := r.parse(head)
+	r.endHead()
+	if whole {
+		r.parse(head[k:])
+		r.parse(rest)
+		return
+	}
 	if r.stream {
-		r.sse.headOnly = false
-		if whole {
-			r.sse.feed(b)
-		} else {
-			r.sse.resume(b)
-		}
+		r.sse.resume(rest)
 		return
 	}
 	js := &r.st.js
-	js.headOnly = false
-	if !whole {
-		k, clean := jsonResume(b)
-		switch {
-		case k >= 0:
-			js.resumeObject()
-			b = b[k:]
-		case clean:
-			// The document ends well, in a member longer than the tail:
-			// complete, with what the head staged.
-			js.state = stDone
-			r.st.total.merge(&js.staged)
-			return
-		default:
-			return // read as cut where the head ended
-		}
-	}
-	if js.feed(b); js.complete() {
+	at, clean := jsonResume(rest)
+	switch {
+	case at >= 0:
+		js.resumeObject()
+		r.parse(rest[at:])
+	case clean && k < len(head):
+		// The document ends well, in a member longer than the tail:
+		// complete, with what the head staged.
+		js.state = stDone
 		r.st.total.merge(&js.staged)
 	}
+	// Otherwise the body reads as cut where the head ended.
 }
 
 func (r *reader) Close() error {
