@@ -103,7 +103,7 @@ func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, content
 	r.st.tail.reset()
 	r.skim = api == provider.APIMessages || api == provider.APIChatCompletions
 	if r.stream = IsEventStream(contentType); r.stream {
-		r.sse = ssePool.Get().(*sseScanner)
+		r.sse = &r.st.sse
 		r.sse.reset(&r.st.total)
 		r.sse.headOnly = r.skim
 	} else {
@@ -112,11 +112,15 @@ func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, content
 	return r
 }
 
-// scanState is what a reader reads with: about 5 KB with the head and the
-// tail of a skimmed body, recycled through statePool like the SSE
-// scanners, so that metering a body allocates only the small reader.
+// scanState is what a reader reads with: about 7.5 KB with the head and
+// the tail of a skimmed body and the SSE scanner's 2 KB event buffer,
+// recycled through statePool (a busy client opens bodies all the time), so
+// that metering a body allocates only the small reader. Only the parts a
+// body uses are touched. A state goes back to the pool when its reader
+// finishes; a finished reader never touches it again.
 type scanState struct {
-	js      jsonScanner
+	js      jsonScanner // a JSON body's
+	sse     sseScanner  // a stream's
 	total   tally
 	head    [headKeep]byte // a skimmed body's first bytes
 	headLen int
@@ -158,11 +162,6 @@ func (r *reader) endHead() {
 }
 
 var statePool = sync.Pool{New: func() any { return new(scanState) }}
-
-// ssePool recycles the SSE scanners: each holds a 2 KB event buffer, and a
-// busy client opens streams all the time. A scanner goes back to the pool
-// when its reader finishes; a finished reader never touches it again.
-var ssePool = sync.Pool{New: func() any { return new(sseScanner) }}
 
 // IsEventStream reports whether the Content-Type ct names a server-sent
 // event stream, ignoring case and leading white space. It allocates
@@ -292,10 +291,7 @@ func (r *reader) finish(err error) {
 	if r.done != nil {
 		r.done(r.usage(), err)
 	}
-	if r.sse != nil {
-		ssePool.Put(r.sse)
-		r.sse = nil
-	}
+	r.sse = nil
 	statePool.Put(r.st)
 	r.st = nil
 }
