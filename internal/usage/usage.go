@@ -2,14 +2,19 @@
 // past, without buffering them: Anthropic and OpenAI JSON bodies and SSE
 // streams.
 //
-// NewReader wraps a response body. Every byte the caller reads goes through
-// a small state machine — an SSE event splitter feeding a JSON tokenizer
-// that remembers only the path of keys it is in — which picks the usage
-// counts, the response model and a mid-stream error type out of the
-// documents they sit in. Nothing is buffered and nothing is read ahead: the
-// caller gets each byte as soon as the underlying body returns it, memory is
-// a few hundred bytes whatever the body's size or line length, and a steady
+// NewReader wraps a response body. A small state machine — an SSE event
+// splitter feeding a JSON tokenizer that remembers only the path of keys
+// it is in — picks the usage counts, the response model and a mid-stream
+// error type out of the documents they sit in. Nothing is read ahead: the
+// caller gets each byte as soon as the underlying body returns it, memory
+// is a few kilobytes whatever the body's size or line length, and a steady
 // stream of events allocates nothing.
+//
+// Messages and chat-completions bodies are skimmed (skim.go): their first
+// and last 2 KB are kept as they pass, and parsed at the end of the body;
+// everything the meter reads sits there, and the completion text between
+// costs a copy, not a parse. Any other body goes through the state machine
+// byte by byte as it is read.
 //
 // Streams report cumulative usage (Anthropic's message_delta repeats the
 // running totals), so for every count the last value seen wins. A value
@@ -83,15 +88,17 @@ func (u Usage) TotalInputTokens() int64 {
 // wraps io.ErrUnexpectedEOF.
 var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io.ErrUnexpectedEOF)
 
-// NewReader wraps body so that usage is parsed as the caller reads it. done
+// NewReader wraps body so that usage is read as the caller reads it. done
 // is called exactly once: at EOF with err == nil (or ErrTruncated when the
-// body ended early), on a read error with that error, or on Close before EOF
-// with io.ErrUnexpectedEOF — unless the body had already been read to its
-// final event or the end of its JSON value, when err is nil; u holds what was seen so far. contentType is the
-// response's Content-Type (text/event-stream selects the SSE scanner,
-// anything else is scanned as one JSON document). kind is recorded in
-// Usage.Provider; api is reserved for endpoint-specific formats (every
-// endpoint sluice knows uses the paths of providers.md §4). done may be nil.
+// body ended early), on a read error with that error, or on Close before
+// EOF with io.ErrUnexpectedEOF — unless the body had already been read to
+// its final event or the end of its JSON value, when err is nil; u holds
+// what was seen so far. contentType is the response's Content-Type
+// (text/event-stream selects the SSE scanner, anything else is scanned as
+// one JSON document). kind is recorded in Usage.Provider. api selects
+// skimming: Messages and chat-completions bodies are skimmed, the others
+// (Responses, whose events repeat the whole response) parsed byte by byte;
+// every endpoint uses the paths of providers.md §4. done may be nil.
 //
 // Read and Close may be called from different goroutines, as with any
 // http.Response body.
