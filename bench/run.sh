@@ -36,7 +36,7 @@ rounds() {
 
 # 1. Overhead per call, and the metering cost through the SDK (§6).
 rounds overhead.txt Overhead
-rounds metering.txt MeteringSDK
+BENCHTIME=3s rounds metering.txt MeteringSDK
 
 # The metering cost over raw loopback reads (§6): internal/usage's paired
 # benchmark, in five rounds (it is left out of the modules' run below).
