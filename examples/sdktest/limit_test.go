@@ -102,8 +102,8 @@ func TestLimitOpenAISDKLearnsLimits(t *testing.T) {
 		})
 		return err
 	})
-	if st := srv.Stats(); failed != 0 || st.RateLimited > 2 {
-		t.Fatalf("%d calls failed, %d 429s; want 0, ≤ 2 of 60", failed, st.RateLimited)
+	if st := srv.Stats(); failed != 0 || st.RateLimited > 3 { // 5 %, as above
+		t.Fatalf("%d calls failed, %d 429s; want 0, ≤ 3 of 60", failed, st.RateLimited)
 	}
 	for _, s := range l.Stats() {
 		if s.Limits[limiter.Tokens] != 3000 || s.Limits[limiter.Requests] != 40 {
