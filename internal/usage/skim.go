@@ -73,6 +73,9 @@ type tail struct {
 
 func (t *tail) reset() { t.total = 0 }
 
+// The SSE scanner's event buffer is bytes' scratch space.
+const _ = uint(len(sseScanner{}.evBuf) - tailKeep)
+
 func (t *tail) write(p []byte) {
 	t.total += int64(len(p))
 	if len(p) > tailKeep {
@@ -85,17 +88,18 @@ func (t *tail) write(p []byte) {
 
 // bytes returns the kept bytes in order, and whether they are all that
 // passed: whether a body was skimmed whole depends only on its length, not
-// on how its reads cut it.
-func (t *tail) bytes() ([]byte, bool) {
+// on how its reads cut it. scratch is tailKeep bytes it may use: the SSE
+// scanner's idle event buffer, which, unlike an array on the stack, costs
+// no zeroing.
+func (t *tail) bytes(scratch []byte) ([]byte, bool) {
 	if t.total <= tailKeep {
 		return t.buf[:t.total], true
 	}
 	if at := int(t.total % tailKeep); at > 0 {
-		// Rotate left by at through a scratch copy of the older part.
-		var tmp [tailKeep]byte
-		n := copy(tmp[:], t.buf[at:])
+		// Rotate left by at through a copy of the older part.
+		n := copy(scratch[:tailKeep], t.buf[at:])
 		copy(t.buf[n:], t.buf[:at])
-		copy(t.buf[:], tmp[:n])
+		copy(t.buf[:], scratch[:n])
 	}
 	return t.buf[:], false
 }

@@ -265,7 +265,7 @@ func TestTailKeepsTheEnd(t *testing.T) {
 				tl.write(p[:k])
 				p = p[k:]
 			}
-			got, whole := tl.bytes()
+			got, whole := tl.bytes(make([]byte, tailKeep))
 			want := b[max(0, len(b)-tailKeep):]
 			if string(got) != string(want) || whole != (len(b) <= tailKeep) {
 				t.Fatalf("%d-byte writes of %d bytes: kept %d bytes (whole %v), want the last %d", n, size, len(got), whole, len(want))
