@@ -36,7 +36,7 @@ func (b *meterBody) Read(p []byte) (int, error) {
 	if err != nil && b.ends && b.ended.CompareAndSwap(false, true) {
 		b.c.end()
 	}
-	if n > 0 && b.stream && b.first.CompareAndSwap(false, true) {
+	if n > 0 && b.stream && !b.first.Load() && b.first.CompareAndSwap(false, true) {
 		b.c.firstChunk()
 	}
 	return n, err
