@@ -62,6 +62,7 @@ const (
 type tally struct {
 	n        [nFields]int64
 	seen     uint8 // bit f set when field f was given
+	given    uint8 // the seen bits merged since given was last cleared
 	model    [maxCapture]byte
 	modelLen int
 	errType  [maxCapture]byte
@@ -71,6 +72,7 @@ type tally struct {
 // merge overwrites t with every value o names: provider usage in streams is
 // cumulative, so the last value wins.
 func (t *tally) merge(o *tally) {
+	t.given |= o.seen
 	for f := fieldInput; f < nFields; f++ {
 		if o.seen&(1<<f) != 0 {
 			t.n[f] = o.n[f]
@@ -100,7 +102,7 @@ func (s *jsonScanner) reset() {
 
 // clear empties t, leaving its name arrays as they are.
 func (t *tally) clear() {
-	t.n, t.seen, t.modelLen, t.errLen = [nFields]int64{}, 0, 0, 0
+	t.n, t.seen, t.given, t.modelLen, t.errLen = [nFields]int64{}, 0, 0, 0, 0
 }
 
 // complete reports whether a whole top-level value was read.

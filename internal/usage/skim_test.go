@@ -273,3 +273,23 @@ func TestTailKeepsTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// When a skimmed stream ends normally but its tail holds no usage — the
+// final usage lay before the tail — the usage is unknown, not the
+// placeholder message_start gave.
+func TestSkimLostFinalUsageIsUnknown(t *testing.T) {
+	head := "event: message_start\ndata: {\"message\":{\"model\":\"claude-x\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
+	pad := strings.Repeat("p", 3*tailKeep)
+	body := head + "event: message_delta\ndata: {\"usage\":{\"output_tokens\":4},\"pad\":\"" + pad + "\"}\n\nevent: message_stop\ndata: {}\n\n"
+	u, err, skimmed := readAPI(t, body, sse, provider.APIMessages, 4096)
+	if !skimmed || err != nil || u.Known || u.OutputTokens != 0 || u.ResponseModel != "claude-x" {
+		t.Fatalf("got %+v, %v (skimmed %v); want unknown usage, the model, no error", u, err, skimmed)
+	}
+	// The same stream cut before its end keeps what message_start said,
+	// and says it was cut, as a full parse does.
+	cut := body[:len(body)-40]
+	u, err, _ = readAPI(t, cut, sse, provider.APIMessages, 4096)
+	if !errors.Is(err, ErrTruncated) || !u.Known || u.InputTokens != 3 {
+		t.Fatalf("cut: got %+v, %v; want message_start's usage and ErrTruncated", u, err)
+	}
+}

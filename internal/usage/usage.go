@@ -258,6 +258,7 @@ func (r *reader) catchUp() {
 		r.parse(rest)
 		return
 	}
+	r.st.total.given = 0 // what the tail says: see finish
 	if r.stream {
 		r.sse.resume(rest)
 		return
@@ -294,6 +295,15 @@ func (r *reader) finish(err error) {
 	r.catchUp()
 	if errors.Is(err, io.EOF) {
 		err = r.endOfBody()
+	}
+	if r.skimmed && r.stream && err == nil && r.st.total.given&(1<<fieldInput|1<<fieldOutput) == 0 && r.st.total.errLen == 0 {
+		// A skimmed stream that ended normally states its final usage in
+		// its tail (message_delta, the include_usage chunk). None was read
+		// there, so it lay where skimming does not look: what the head
+		// said (message_start's placeholder output count) is not the
+		// call's usage. Unknown, not a wrong count. (A JSON body's head
+		// never counts: its values are merged when the document ends.)
+		r.st.total.n, r.st.total.seen = [nFields]int64{}, 0
 	}
 	if r.done != nil {
 		r.done(r.usage(), err)
