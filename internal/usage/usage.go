@@ -104,16 +104,16 @@ var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io
 // http.Response body.
 func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
 	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
-	r.st.js.reset()
 	r.st.total.clear()
 	r.st.headLen = 0
 	r.st.tail.reset()
 	r.skim = api == provider.APIMessages || api == provider.APIChatCompletions
 	if r.stream = IsEventStream(contentType); r.stream {
-		r.sse = &r.st.sse
+		r.sse = &r.st.sse // st.js is not used: a stream's events have their own
 		r.sse.reset(&r.st.total)
 		r.sse.headOnly = r.skim
 	} else {
+		r.st.js.reset()
 		r.st.js.headOnly = r.skim
 	}
 	return r
@@ -164,8 +164,9 @@ var modelKey = []byte(`"model"`)
 func (r *reader) endHead() {
 	if r.stream {
 		r.sse.headOnly = false
+	} else {
+		r.st.js.headOnly = false
 	}
-	r.st.js.headOnly = false
 }
 
 var statePool = sync.Pool{New: func() any { return new(scanState) }}
