@@ -269,8 +269,7 @@ func (s *jsonScanner) resumeObject() {
 // end.
 func (s *sseScanner) resume(b []byte) {
 	s.state, s.afterCR = lnStart, false
-	s.eventLen, s.relevant, s.final, s.dataLines, s.evLen, s.evStream = 0, false, false, 0, 0, false
-	s.js.reset()
+	s.clearEvent()
 	eol := bytes.IndexAny(b, "\r\n")
 	if eol < 0 {
 		return // no line ends in the tail: nothing after the head can be read

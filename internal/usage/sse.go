@@ -407,6 +407,12 @@ func (s *sseScanner) dispatch() {
 	if s.final {
 		s.terminal = true
 	}
+	s.clearEvent()
+}
+
+// clearEvent forgets the event in progress: its name, its data and its
+// JSON scanner's state.
+func (s *sseScanner) clearEvent() {
 	if s.js.started {
 		s.js.reset()
 	}

@@ -198,13 +198,7 @@ func (r *reader) Read(p []byte) (int, error) {
 	n, err := r.body.Read(p)
 	r.mu.Lock()
 	if err == nil && !r.finished {
-		// Nearly every read: no defer, and a skimmed body's bytes are only
-		// kept.
-		if r.skim {
-			r.keep(p[:n])
-		} else if n > 0 {
-			r.parse(p[:n])
-		}
+		r.take(p[:n]) // nearly every read: no defer
 		r.mu.Unlock()
 		return n, nil
 	}
@@ -212,15 +206,21 @@ func (r *reader) Read(p []byte) (int, error) {
 	if r.finished {
 		return n, err
 	}
-	if r.skim {
-		r.keep(p[:n])
-	} else if n > 0 {
-		r.parse(p[:n])
-	}
+	r.take(p[:n])
 	if err != nil {
 		r.finish(err)
 	}
 	return n, err
+}
+
+// take handles the bytes a read returned: a skimmed body's are only kept,
+// any other's parsed.
+func (r *reader) take(p []byte) {
+	if r.skim {
+		r.keep(p)
+	} else if len(p) > 0 {
+		r.parse(p)
+	}
 }
 
 // parse scans the next bytes of the body and returns how many it read:
