@@ -25,37 +25,23 @@ func (s *MemoryStore) numKeys() int {
 // Keys nobody uses any more are retired, state and buckets, while a key
 // with a request in flight is kept however long the request takes.
 func TestIdleKeysArePruned(t *testing.T) {
-	const window = 20 * time.Millisecond
 	ms := NewMemoryStore()
-	l := New(WithStore(ms), WithWindow(window), WithLimits(Limits{Requests: 1000}))
+	l := New(WithStore(ms), WithWindow(pruneWindow), WithLimits(Limits{Requests: 1000}))
 	defer l.Close()
-	ctx := context.Background()
-	for i := range 1000 {
-		r, err := l.Acquire(ctx, fmt.Sprintf("tenant-%d", i), Request{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Release()
-	}
-	busy, err := l.Acquire(ctx, "busy", Request{})
+	useKeys(t, l, 1000)
+	busy, err := l.Acquire(context.Background(), "busy", Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := l.numKeys(); n != 1001 {
 		t.Fatalf("%d keys, want 1001", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.numKeys() > 2 || ms.numKeys() > 2 { // "busy" and "tick" stay
-		if time.Now().After(deadline) {
-			t.Fatalf("still %d keys in the limiter, %d in the store", l.numKeys(), ms.numKeys())
+	tickUntil(t, l, func() string { // "busy" and "tick" stay
+		if l.numKeys() > 2 || ms.numKeys() > 2 {
+			return fmt.Sprintf("still %d keys in the limiter, %d in the store", l.numKeys(), ms.numKeys())
 		}
-		r, err := l.Acquire(ctx, "tick", Request{}) // acquires drive the sweeps
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Release()
-		time.Sleep(window / 4)
-	}
+		return ""
+	})
 	if st := l.StatsFor("busy"); st.InFlight != 1 {
 		t.Fatalf("busy key: %d in flight, want 1", st.InFlight)
 	}
@@ -125,34 +111,57 @@ func (f *forgettingStore) Forget(key string) {
 // A store that keeps per-key state is told when the Limiter retires a key,
 // and MemoryStore.Forget drops the idle buckets.
 func TestRetiredKeysAreForgottenByTheStore(t *testing.T) {
-	const window = 20 * time.Millisecond
 	st := &forgettingStore{MemoryStore: NewMemoryStore(), forgotten: map[string]bool{}}
-	l := New(WithStore(st), WithWindow(window), WithLimits(Limits{Requests: 1000}))
+	l := New(WithStore(st), WithWindow(pruneWindow), WithLimits(Limits{Requests: 1000}))
 	defer l.Close()
-	ctx := context.Background()
-	for i := range 100 {
-		r, err := l.Acquire(ctx, fmt.Sprintf("tenant-%d", i), Request{})
+	useKeys(t, l, 100)
+	tickUntil(t, l, func() string {
+		st.mu.Lock()
+		n := len(st.forgotten)
+		st.mu.Unlock()
+		if n == 100 && st.numKeys() <= 1 { // "tick" may remain
+			return ""
+		}
+		return fmt.Sprintf("%d keys forgotten, %d left in the store", n, st.numKeys())
+	})
+}
+
+// pruneWindow is the window of the pruning tests: a key retires after two
+// windows unused, and 200 ms keeps the keys a test makes alive while it
+// makes them, however loaded the machine (20 ms did not always).
+const pruneWindow = 200 * time.Millisecond
+
+// useKeys acquires and releases keys tenant-0 … tenant-(n-1) once each.
+func useKeys(t *testing.T, l *Limiter, n int) {
+	t.Helper()
+	for i := range n {
+		r, err := l.Acquire(context.Background(), fmt.Sprintf("tenant-%d", i), Request{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Release()
 	}
-	deadline := time.Now().Add(5 * time.Second)
+}
+
+// tickUntil uses the key "tick" every quarter window, which drives the
+// sweeps, until pending returns "" or 15 s have passed, when the test
+// fails with what pending last said.
+func tickUntil(t *testing.T, l *Limiter, pending func() string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
 	for {
-		st.mu.Lock()
-		n := len(st.forgotten)
-		st.mu.Unlock()
-		if n == 100 && st.numKeys() <= 1 { // "tick" may remain
-			break
+		msg := pending()
+		if msg == "" {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d keys forgotten, %d left in the store", n, st.numKeys())
+			t.Fatal(msg)
 		}
-		r, err := l.Acquire(ctx, "tick", Request{})
+		r, err := l.Acquire(context.Background(), "tick", Request{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Release()
-		time.Sleep(window / 4)
+		time.Sleep(pruneWindow / 4)
 	}
 }
