@@ -61,47 +61,42 @@ const headKeep = 2 << 10
 // to be inside).
 const tailKeep = 2 << 10
 
-// tail keeps the last tailKeep bytes that passed, in a ring: a write
-// copies at most tailKeep bytes whatever its size, and touches no more
-// memory than that — the buffer is written on every read of a body, after
-// the rest of the call has pushed it out of the cache. bytes unrolls it
-// once, at the end.
+// tail keeps the last tailKeep bytes that passed, in order, so that the
+// end of a body is parsed where it lies. It is a window sliding over a
+// buffer twice that size rather than a ring, which would have to be
+// unrolled (about 4 KB of copying, through a scratch buffer, after the rest
+// of the call has pushed both out of the cache: measured, as much as the
+// parse of the tail itself). A write copies at most tailKeep bytes, as a
+// ring's would: one at least that long replaces the window, a shorter one
+// is appended, and only when it does not fit are the window's last bytes
+// moved back to the start, once per tailKeep bytes or more appended. Reads
+// of 4 KB, what net/http hands an SDK from a backlog, never move anything.
 type tail struct {
-	buf   [tailKeep]byte
-	total int64 // bytes that passed; the last of them is at buf[(total-1)%tailKeep]
+	buf   [2 * tailKeep]byte
+	end   int   // the window is buf[max(0, end-tailKeep):end]
+	total int64 // bytes that passed
 }
 
-func (t *tail) reset() { t.total = 0 }
-
-// The SSE scanner's event buffer is bytes' scratch space.
-const _ = uint(len(sseScanner{}.evBuf) - tailKeep)
+func (t *tail) reset() { t.end, t.total = 0, 0 }
 
 func (t *tail) write(p []byte) {
 	t.total += int64(len(p))
-	if len(p) > tailKeep {
-		p = p[len(p)-tailKeep:]
+	if len(p) >= tailKeep {
+		t.end = copy(t.buf[:], p[len(p)-tailKeep:])
+		return
 	}
-	at := int((t.total - int64(len(p))) % tailKeep)
-	n := copy(t.buf[at:], p)
-	copy(t.buf[:], p[n:])
+	if t.end+len(p) > len(t.buf) {
+		keep := tailKeep - len(p) // of the window, what p does not push out
+		t.end = copy(t.buf[:], t.buf[t.end-keep:t.end])
+	}
+	t.end += copy(t.buf[t.end:], p)
 }
 
 // bytes returns the kept bytes in order, and whether they are all that
 // passed: whether a body was skimmed whole depends only on its length, not
-// on how its reads cut it. scratch is tailKeep bytes it may use: the SSE
-// scanner's idle event buffer, which, unlike an array on the stack, costs
-// no zeroing.
-func (t *tail) bytes(scratch []byte) ([]byte, bool) {
-	if t.total <= tailKeep {
-		return t.buf[:t.total], true
-	}
-	if at := int(t.total % tailKeep); at > 0 {
-		// Rotate left by at through a copy of the older part.
-		n := copy(scratch[:tailKeep], t.buf[at:])
-		copy(t.buf[n:], t.buf[:at])
-		copy(t.buf[:], scratch[:n])
-	}
-	return t.buf[:], false
+// on how its reads cut it.
+func (t *tail) bytes() ([]byte, bool) {
+	return t.buf[max(0, t.end-tailKeep):t.end], t.total <= tailKeep
 }
 
 // jsonResume reads b backwards from its end and returns the offset of the

@@ -254,18 +254,25 @@ func TestTailKeepsTheEnd(t *testing.T) {
 	for i := range body {
 		body[i] = byte(i*7 + i/251)
 	}
-	for _, n := range []int{1, 5, 100, tailKeep - 1, tailKeep, tailKeep + 1, 2*tailKeep + 3, len(body)} {
-		for _, size := range []int{0, 10, tailKeep, tailKeep + 1, len(body)} {
+	// n < 0: writes of varied sizes, which move the window back at
+	// different places.
+	mixed := []int{1, 700, 3 * tailKeep, 5, tailKeep - 1, tailKeep, 90, tailKeep + 1, 1500, 2}
+	for _, n := range []int{1, 5, 100, tailKeep - 1, tailKeep, tailKeep + 1, 2*tailKeep + 3, len(body), -1, -2, -3} {
+		for _, size := range []int{0, 10, tailKeep, tailKeep + 1, 2 * tailKeep, 2*tailKeep + 1, len(body)} {
 			var tl tail
 			tl.buf[0] = 0xff // left over from an earlier body
 			tl.reset()
 			b := body[:size]
-			for p := b; len(p) > 0; {
-				k := min(n, len(p))
+			for p, w := b, 0; len(p) > 0; w++ {
+				k := n
+				if n < 0 {
+					k = mixed[(w-n)%len(mixed)]
+				}
+				k = min(k, len(p))
 				tl.write(p[:k])
 				p = p[k:]
 			}
-			got, whole := tl.bytes(make([]byte, tailKeep))
+			got, whole := tl.bytes()
 			want := b[max(0, len(b)-tailKeep):]
 			if string(got) != string(want) || whole != (len(b) <= tailKeep) {
 				t.Fatalf("%d-byte writes of %d bytes: kept %d bytes (whole %v), want the last %d", n, size, len(got), whole, len(want))

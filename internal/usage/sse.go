@@ -30,6 +30,11 @@ type sseScanner struct {
 	// lfOnly is set while the piece being fed holds no CR: lines then end
 	// at LF alone, found with one bytes.IndexByte.
 	lfOnly bool
+	// tokensAt and errorAt are 1 + where the piece being fed next holds
+	// tokensKey and errorTail, at or after where they were last looked
+	// for (1 + its length when it holds no more; 0 before the first look):
+	// skipUnworthy's bounds.
+	tokensAt, errorAt int
 
 	dataLines int
 	evBuf     [2048]byte // the event's data while it fits
@@ -54,6 +59,7 @@ func (s *sseScanner) reset(total *tally) {
 	s.state, s.afterCR = lnStart, false
 	s.fieldLen, s.value, s.leadSp = 0, valIgnore, false
 	s.eventLen, s.relevant, s.final, s.lfOnly = 0, false, false, false
+	s.tokensAt, s.errorAt = 0, 0
 	s.dataLines, s.evLen, s.evStream, s.dataLen = 0, 0, false, 0
 	s.js.reset()
 	s.total, s.terminal, s.headOnly = total, false, false
@@ -82,6 +88,7 @@ var (
 // read: all of it, unless headOnly stopped it.
 func (s *sseScanner) feed(p []byte) int {
 	s.lfOnly = !s.afterCR && bytes.IndexByte(p, '\r') < 0
+	s.tokensAt, s.errorAt = 0, 0
 	for i := 0; i < len(p); {
 		if s.afterCR {
 			s.afterCR = false
@@ -103,6 +110,12 @@ func (s *sseScanner) feed(p []byte) int {
 			}
 			if s.lfOnly && s.eventLen > 0 && !s.relevant && !s.final {
 				if n := s.skipIgnored(p[i:]); n > 0 {
+					i += n
+					continue
+				}
+			}
+			if s.lfOnly && s.eventLen == 0 && s.dataLines == 0 && s.total.modelLen > 0 {
+				if n := s.skipUnworthy(p, i); n > 0 {
 					i += n
 					continue
 				}
@@ -222,6 +235,47 @@ func (s *sseScanner) skipIgnored(p []byte) int {
 		s.eventLen = copy(s.event[:], name)
 		i += nl + 1
 	}
+}
+
+// skipUnworthy is skipIgnored for unnamed events (OpenAI chat chunks): it
+// runs through the events from p[i:] on that are exactly a "data:" line
+// and a blank line and whose data worthParsing would turn down, with one
+// bytes.IndexByte per event. Instead of testing each chunk's data, it
+// looks for worthParsing's needles once in the rest of p, and stops at the
+// first event they may lie in. It is called at the start of a line between
+// events, once the model is known, and returns how many bytes it consumed.
+// p holds no CR.
+func (s *sseScanner) skipUnworthy(p []byte, i int) int {
+	if p[i] != 'd' {
+		return 0 // an "event:" line (a named event), or another field
+	}
+	s.tokensAt = nextAt(p, i, s.tokensAt, tokensKey)
+	s.errorAt = nextAt(p, i, s.errorAt, errorTail)
+	hit := min(s.tokensAt, s.errorAt) - 1
+	start := i
+	for {
+		q := p[i:]
+		nl := bytes.IndexByte(q, '\n')
+		if nl < 0 || i+nl > hit || nl+1 == len(q) || q[nl+1] != '\n' {
+			return i - start
+		}
+		if v, ok := cutField(q[:nl], "data"); !ok || string(v) == string(done) {
+			return i - start // not a data line, or "[DONE]", which fastLine marks
+		}
+		i += nl + 2 // an event with nothing to parse: dispatching it changes nothing
+	}
+}
+
+// nextAt returns 1 + where p holds needle at or after i, or 1 + len(p),
+// given at, the answer of an earlier look in p (or 0).
+func nextAt(p []byte, i, at int, needle []byte) int {
+	if at > i {
+		return at
+	}
+	if k := bytes.Index(p[i:], needle); k >= 0 {
+		return i + k + 1
+	}
+	return len(p) + 1
 }
 
 // scanField reads a field name up to its colon or the end of the line.

@@ -250,7 +250,7 @@ func (r *reader) catchUp() {
 	}
 	r.skim = false
 	head := r.st.head[:r.st.headLen]
-	rest, whole := r.st.tail.bytes(r.st.sse.evBuf[:]) // the SSE scanner has not run yet
+	rest, whole := r.st.tail.bytes()
 	r.skimmed = !whole
 	k := r.parse(head)
 	r.endHead()
