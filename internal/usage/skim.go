@@ -14,15 +14,18 @@ import (
 // text, which even a parser that only looks for quotes and line ends pays
 // for byte by byte (measured: 7 µs for a 10 KB quote-dense message, 50 ns
 // per stream event — up to half again what reading the body over loopback
-// costs). So while such a body is read, the reader only keeps its first
-// headKeep and its last tailKeep bytes (a copy of at most 2 KB per read),
-// and at the end of the body parses them in one pass, while the parser's
-// code and state are in the cache once rather than at every read:
+// costs). So such a body is read in two parts:
 //
-//   - The head is parsed until the model is known and the parser stands at
-//     a clean place: between events, or after a top-level member.
-//   - If the tail holds every byte after the head, parsing simply goes on:
-//     the result is exactly a full parse's.
+//   - The head is parsed as it passes, until the model is known and the
+//     parser stands at a clean place: between events, or after a top-level
+//     member (a few hundred bytes: message_start, the first chat chunk, a
+//     JSON body's first members). A body whose model comes late is parsed
+//     that far; one that names none is parsed to its end, byte by byte.
+//   - Of everything after the head, only the last tailKeep bytes are kept
+//     (a copy of at most 2 KB per read), and parsed in one pass at the end
+//     of the body, while the parser's code and state are in the cache once
+//     rather than at every read. If they are all that came after the head,
+//     parsing simply goes on: the result is exactly a full parse's.
 //   - Otherwise the parser resumes inside the tail. JSON has no marker a
 //     forward parser could resynchronise on, but read backwards from the
 //     end of a document it is unambiguous: the last byte closes the
@@ -33,8 +36,9 @@ import (
 //     end in the tail; the line cut in two is resumed the same way, as the
 //     JSON data of an event.
 //
-// What was kept depends only on the body, not on how its reads cut it, so
-// the result does not either (FuzzSSE, FuzzSkimSSE, FuzzSkimJSON).
+// Where the head ends and what the tail keeps depend only on the body, not
+// on how its reads cut it, so the result does not either (FuzzSSE,
+// FuzzSkimSSE, FuzzSkimJSON).
 //
 // What skimming gives up: a value after the head and more than tailKeep
 // bytes before the end of the body is not seen, nor, in JSON, one that
@@ -42,17 +46,9 @@ import (
 // usage there on these endpoints: it follows the completion text. A JSON
 // body whose last top-level member cannot be walked back over is complete
 // with its usage unknown; a stream whose tail holds no line end reads as
-// cut where the head ended. A body whose first headKeep bytes hold no
-// "model" key is parsed byte by byte instead. OpenAI Responses bodies are
-// always parsed byte by byte: a response event repeats the whole response,
-// so its usage can sit any distance from the end.
-
-// headKeep is how many of the first bytes of a skimmed body are kept: the
-// head ends well inside them (message_start, the first chat chunk and a
-// JSON body's model take a few hundred bytes). A head that does not end
-// inside them is read as far as it goes, and the body resumed from its
-// tail.
-const headKeep = 2 << 10
+// cut where the head ended. OpenAI Responses bodies are always parsed byte
+// by byte: a response event repeats the whole response, so its usage can
+// sit any distance from the end.
 
 // tailKeep is how many of the last bytes of a skimmed body are kept:
 // several times what the providers' last events or trailing JSON members

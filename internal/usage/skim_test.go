@@ -121,6 +121,38 @@ func TestSkimMatchesFullParse(t *testing.T) {
 	}
 }
 
+// A body whose model comes late — keys in sorted order, as encoding/json
+// writes a map, or a "model" string in the text before the real key — is
+// parsed until the model is known and then skimmed: the same result as a
+// full parse, model included.
+func TestSkimModelLate(t *testing.T) {
+	for _, n := range []int{0, 50, 2000} {
+		q, _ := json.Marshal(strings.Repeat(`say "model" \ `, n))
+		for name, body := range map[string]string{
+			"sorted chat json": `{"choices":[{"finish_reason":"stop","index":0,"message":{"content":` + string(q) + `,"role":"assistant"}}],` +
+				`"created":1,"id":"c","model":"gpt-late","object":"chat.completion","usage":{"completion_tokens":7,"prompt_tokens":9,` +
+				`"prompt_tokens_details":{"cached_tokens":3}}}`,
+			"model in the text": `{"id":"m","note":"model","content":[{"type":"text","text":` + string(q) + `}],"model":"claude-late",` +
+				`"stop_reason":"end_turn","usage":{"input_tokens":4,"output_tokens":5}}`,
+			"model in the text, long end": `{"id":"m","note":"model","content":` + string(q) + `,"model":"claude-late","content2":` + string(q) +
+				`,"usage":{"input_tokens":4,"output_tokens":5}}`,
+		} {
+			for _, api := range []provider.API{provider.APIMessages, provider.APIChatCompletions} {
+				for _, piece := range []int{1, 100, 4096} {
+					want, wantErr, _ := readAPI(t, body, "application/json", provider.APIOther, piece)
+					got, gotErr, _ := readAPI(t, body, "application/json", api, piece)
+					if got != want || gotErr != wantErr {
+						t.Fatalf("%s/%d, %d-byte reads: skimmed %+v, %v\nfull    %+v, %v", name, n, piece, got, gotErr, want, wantErr)
+					}
+					if !strings.HasSuffix(got.ResponseModel, "-late") || !got.Known {
+						t.Fatalf("%s/%d: model %q, known %v", name, n, got.ResponseModel, got.Known)
+					}
+				}
+			}
+		}
+	}
+}
+
 // A skimmed body cut short reads as one that was parsed whole and cut at
 // the same place.
 func TestSkimTruncated(t *testing.T) {

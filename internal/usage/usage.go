@@ -10,11 +10,12 @@
 // is a few kilobytes whatever the body's size or line length, and a steady
 // stream of events allocates nothing.
 //
-// Messages and chat-completions bodies are skimmed (skim.go): their first
-// and last 2 KB are kept as they pass, and parsed at the end of the body;
-// everything the meter reads sits there, and the completion text between
-// costs a copy, not a parse. Any other body goes through the state machine
-// byte by byte as it is read.
+// Messages and chat-completions bodies are skimmed (skim.go): their head
+// is parsed as it passes, up to the model; of the rest only the last 2 KB
+// are kept, and parsed at the end of the body. Everything the meter reads
+// sits in those two places, and the completion text between costs a copy,
+// not a parse. Any other body goes through the state machine byte by byte
+// as it is read.
 //
 // Streams report cumulative usage (Anthropic's message_delta repeats the
 // running totals), so for every count the last value seen wins. A value
@@ -23,7 +24,6 @@
 package usage
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -105,60 +105,31 @@ var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io
 func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
 	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
 	r.st.total.clear()
-	r.st.headLen = 0
 	r.st.tail.reset()
-	r.skim = api == provider.APIMessages || api == provider.APIChatCompletions
+	r.head = api == provider.APIMessages || api == provider.APIChatCompletions
 	if r.stream = IsEventStream(contentType); r.stream {
 		r.sse = &r.st.sse // st.js is not used: a stream's events have their own
 		r.sse.reset(&r.st.total)
-		r.sse.headOnly = r.skim
+		r.sse.headOnly = r.head
 	} else {
 		r.st.js.reset()
-		r.st.js.headOnly = r.skim
+		r.st.js.headOnly = r.head
 	}
 	return r
 }
 
-// scanState is what a reader reads with: about 7.5 KB with the head and
-// the tail of a skimmed body and the SSE scanner's 2 KB event buffer,
-// recycled through statePool (a busy client opens bodies all the time), so
-// that metering a body allocates only the small reader. Only the parts a
-// body uses are touched. A state goes back to the pool when its reader
-// finishes; a finished reader never touches it again.
+// scanState is what a reader reads with: about 7.5 KB with the tail of a
+// skimmed body and the SSE scanner's 2 KB event buffer, recycled through
+// statePool (a busy client opens bodies all the time), so that metering a
+// body allocates only the small reader. Only the parts a body uses are
+// touched. A state goes back to the pool when its reader finishes; a
+// finished reader never touches it again.
 type scanState struct {
-	js      jsonScanner // a JSON body's
-	sse     sseScanner  // a stream's
-	total   tally
-	head    [headKeep]byte // a skimmed body's first bytes
-	headLen int
-	tail    tail // … and its last
+	js    jsonScanner // a JSON body's
+	sse   sseScanner  // a stream's
+	total tally
+	tail  tail // a skimmed body's last bytes
 }
-
-// keep stores p, the next bytes of a skimmed body. A head without a
-// "model" key cannot end where skimming needs it to: such a body (none a
-// provider sends) is parsed byte by byte from there on, as any other.
-func (r *reader) keep(p []byte) {
-	st := r.st
-	if st.headLen < len(st.head) {
-		n := copy(st.head[st.headLen:], p)
-		st.headLen += n
-		p = p[n:]
-		if st.headLen == len(st.head) && !bytes.Contains(st.head[:], modelKey) {
-			r.skim = false
-			r.endHead()
-			r.parse(st.head[:])
-			if len(p) > 0 {
-				r.parse(p)
-			}
-			return
-		}
-	}
-	if len(p) > 0 {
-		st.tail.write(p)
-	}
-}
-
-var modelKey = []byte(`"model"`)
 
 // endHead lets the scanner read past the head.
 func (r *reader) endHead() {
@@ -188,7 +159,8 @@ type reader struct {
 
 	mu       sync.Mutex // guards the fields below, between Read and Close
 	finished bool
-	skim     bool        // a skimmed body not yet parsed: reads only keep its bytes (skim.go)
+	head     bool        // a body to skim, in its head: reads are parsed until it ends (skim.go)
+	skim     bool        // a skimmed body past its head: reads only keep its bytes until its end
 	skimmed  bool        // bytes were dropped between its head and its tail
 	sse      *sseScanner // streams only; nil once finished
 	st       *scanState  // nil once finished
@@ -213,12 +185,22 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// take handles the bytes a read returned: a skimmed body's are only kept,
-// any other's parsed.
+// take handles the bytes a read returned: a skimmed body's head is
+// parsed, the rest only kept; any other body is parsed.
 func (r *reader) take(p []byte) {
-	if r.skim {
-		r.keep(p)
-	} else if len(p) > 0 {
+	switch {
+	case len(p) == 0:
+	case r.skim:
+		r.st.tail.write(p)
+	case r.head:
+		// The scanner stops where the head ends; when that is the end of
+		// p, it stops at the start of the next piece.
+		if n := r.parse(p); n < len(p) {
+			r.head, r.skim = false, true
+			r.endHead()
+			r.st.tail.write(p[n:])
+		}
+	default:
 		r.parse(p)
 	}
 }
@@ -240,22 +222,17 @@ func (r *reader) parse(p []byte) int {
 	return n
 }
 
-// catchUp parses a skimmed body from what was kept of it, all at once at
-// its end: the head up to where it ends (the model known, between events
-// or top-level members), then everything after it when nothing was
-// dropped, or from the first place the tail can be resumed at otherwise.
+// catchUp parses what was kept of a skimmed body, all at once at its end:
+// everything after the head when nothing was dropped, or from the first
+// place the tail can be resumed at otherwise.
 func (r *reader) catchUp() {
 	if !r.skim {
 		return
 	}
 	r.skim = false
-	head := r.st.head[:r.st.headLen]
 	rest, whole := r.st.tail.bytes()
 	r.skimmed = !whole
-	k := r.parse(head)
-	r.endHead()
 	if whole {
-		r.parse(head[k:])
 		r.parse(rest)
 		return
 	}
@@ -270,7 +247,7 @@ func (r *reader) catchUp() {
 	case at >= 0:
 		js.resumeObject()
 		r.parse(rest[at:])
-	case clean && k < len(head):
+	case clean:
 		// The document ends well, in a member longer than the tail:
 		// complete, with what the head staged.
 		js.state = stDone
