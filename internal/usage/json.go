@@ -1,6 +1,10 @@
 package usage
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // jsonScanner is a streaming, allocation-free JSON tokenizer that keeps only
 // the path of keys down to maxPath and stages the usage values it meets. It
@@ -130,28 +134,92 @@ func (s *jsonScanner) feed(p []byte) int {
 				j++
 			}
 			if j == i {
+				if c := p[i]; c == ',' || c == '}' || c == ']' {
+					// The number's end: the byte is read again, after it.
+					s.endScalar()
+					continue
+				}
 				s.step(p[i])
 				j++
 			}
 			i = j
+		case stKey:
+			if p[i] == '"' {
+				i += 1 + s.key(p[i+1:])
+				continue
+			}
+			s.step(p[i])
+			i++
+		case stColon:
+			if p[i] == ':' {
+				s.state = stValue
+				i++
+				continue
+			}
+			s.step(p[i])
+			i++
+		case stValue:
+			s.stepValue(p[i])
+			i++
 		case stAfter:
 			if s.headOnly && s.depth == 1 && s.staged.modelLen > 0 {
 				return i
 			}
 			if p[i] == ',' && i+1 < len(p) && p[i+1] == '"' && s.inObject() {
 				// `,"`: the next key, without two trips through step.
-				s.beginString(targetKey)
-				i += 2
+				i += 2 + s.key(p[i+2:])
 				continue
 			}
-			s.step(p[i])
-			i++
-		default:
 			s.step(p[i])
 			i++
 		}
 	}
 	return len(p)
+}
+
+// key reads a key whose opening quote was just consumed, from p, and
+// returns how many bytes it consumed. A key whole in p without an escape
+// (nearly every key: they are short) is looked up in place, with the
+// colon that nearly always follows it; any other is left to scanString.
+func (s *jsonScanner) key(p []byte) int {
+	if j := quoteOrBackslash(p[:min(len(p), maxCapture+1)]); j >= 0 && p[j] == '"' {
+		s.endKey(p[:j], false)
+		if j+1 < len(p) && p[j+1] == ':' {
+			s.state = stValue
+			return j + 2
+		}
+		return j + 1
+	}
+	s.beginString(targetKey)
+	return 0
+}
+
+// quoteOrBackslash returns the index of the first '"' or '\\' in b, or
+// -1: eight bytes at a time, which beats both a loop and a call to
+// bytes.IndexAny on the short strings keys are.
+func quoteOrBackslash(b []byte) int {
+	const (
+		ones  = 0x0101010101010101
+		low7  = 0x7f7f7f7f7f7f7f7f
+		quote = '"' * ones
+		bs    = '\\' * ones
+	)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		q, e := v^quote, v^bs // zero bytes where b has a quote, a backslash
+		// Exact zero-byte flags, as in lastQuote.
+		z := ^((q&low7 + low7) | q | low7) | ^((e&low7 + low7) | e | low7)
+		if z != 0 {
+			return i + bits.TrailingZeros64(z)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return -1
 }
 
 // scanString consumes string bytes up to and including the closing quote
@@ -393,38 +461,39 @@ func (s *jsonScanner) step(c byte) {
 }
 
 func (s *jsonScanner) stepValue(c byte) {
-	d := s.depth
-	if d > maxPath {
-		d = 0 // too deep to matter
-	}
 	if isSpace(c) {
 		return
 	}
 	// The last value at a path wins, whatever its type: a value that is not
 	// a count (or not a name) clears what an earlier duplicate key set.
-	at := numberField(&s.keys, d)
-	if c < '0' || c > '9' {
-		s.staged.seen &^= 1 << at
-	}
-	if c != '"' {
-		switch stringTarget(&s.keys, d) {
-		case targetModel:
-			s.staged.modelLen = 0
-		case targetError:
-			s.staged.errLen = 0
+	// Only paths under a key that names something (usage, message, model…)
+	// can hold either.
+	at, t := fieldNone, targetSkip
+	if d := s.depth; d > 0 && d <= maxPath && s.keys[1] > keyOther {
+		at, t = numberField(&s.keys, d), stringTarget(&s.keys, d)
+		if c < '0' || c > '9' {
+			s.staged.seen &^= 1 << at
+		}
+		if c != '"' {
+			switch t {
+			case targetModel:
+				s.staged.modelLen = 0
+			case targetError:
+				s.staged.errLen = 0
+			}
 		}
 	}
 	switch {
+	case c == '"':
+		s.beginString(t)
+	case c >= '0' && c <= '9':
+		s.state, s.num, s.numOK, s.numAt = stScalar, int64(c-'0'), true, at
 	case c == '{':
 		s.push(true)
 	case c == '[':
 		s.push(false)
 	case c == ']' && s.depth > 0 && !s.inObject():
 		s.pop(false) // empty array (lenient: also accepts a trailing comma)
-	case c == '"':
-		s.beginString(stringTarget(&s.keys, d))
-	case c >= '0' && c <= '9':
-		s.state, s.num, s.numOK, s.numAt = stScalar, int64(c-'0'), true, at
 	case c == '-' || (c >= 'a' && c <= 'z'):
 		s.state, s.num, s.numOK, s.numAt = stScalar, 0, false, fieldNone
 	default:

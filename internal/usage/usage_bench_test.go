@@ -179,3 +179,31 @@ func cpuNow() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkScanDocuments scans the small JSON documents a skimmed body's
+// head and tail consist of — message_start, a chat chunk, an include_usage
+// chunk, message_delta — with the JSON scanner alone: the parse a skimmed
+// body costs, bytes per second of dense JSON.
+func BenchmarkScanDocuments(b *testing.B) {
+	docs := [][]byte{
+		[]byte(`{"type":"message_start","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":397,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`),
+		[]byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"token 0 "},"finish_reason":null}],"usage":null}`),
+		[]byte(`{"id":"chatcmpl-1","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":998,"total_tokens":1007,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0}}}`),
+		[]byte(`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":997}}`),
+	}
+	n := 0
+	for _, d := range docs {
+		n += len(d)
+	}
+	b.SetBytes(int64(n))
+	var s jsonScanner
+	for b.Loop() {
+		for _, d := range docs {
+			s.reset()
+			s.feed(d)
+			if !s.complete() || (s.staged.seen == 0 && s.staged.modelLen == 0) {
+				b.Fatalf("%s: not read", d)
+			}
+		}
+	}
+}
