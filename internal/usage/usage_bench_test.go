@@ -92,9 +92,6 @@ func BenchmarkSSE1000Events(b *testing.B) {
 
 // BenchmarkHTTP reads the same bodies from a loopback HTTP server, as a
 // RoundTripper sees them: the overhead that matters is relative to this.
-// The server writes each body in one go — for a stream, the worst case:
-// the client reads it in full 4 KB blocks, back to back — and, in the
-// "-flushed" rows, a stream as SSE servers send one, an event at a time.
 // A loopback call varies by tens of percent from one moment to the next on
 // a shared machine, more than metering costs, so each iteration makes one
 // bare call and one metered call, in alternating order, and the figures
@@ -107,31 +104,18 @@ func BenchmarkSSE1000Events(b *testing.B) {
 //	go test -run '^$' -bench HTTP -benchtime 2s ./internal/usage
 func BenchmarkHTTP(b *testing.B) {
 	bodies := map[string][]byte{"json-10KB": benchJSON, "anthropic-1000-events": benchStream(1000), "openai-chat-1000-events": benchChatStream(1000)}
-	for _, name := range []string{"json-10KB", "anthropic-1000-events", "openai-chat-1000-events", "anthropic-1000-events-flushed", "openai-chat-1000-events-flushed"} {
-		flushed := strings.HasSuffix(name, "-flushed")
-		body := bodies[strings.TrimSuffix(name, "-flushed")]
+	for _, name := range []string{"json-10KB", "anthropic-1000-events", "openai-chat-1000-events"} {
+		body := bodies[name]
 		ct, api := sse, provider.APIMessages
-		switch {
-		case name == "json-10KB":
+		switch name {
+		case "json-10KB":
 			ct = "application/json"
-		case strings.HasPrefix(name, "openai-chat"):
+		case "openai-chat-1000-events":
 			api = provider.APIChatCompletions
 		}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ct)
-			if !flushed {
-				w.Write(body)
-				return
-			}
-			// As an SSE server sends a stream: each event as soon as it
-			// is ready, so the client reads events, not 4 KB blocks.
-			f := w.(http.Flusher)
-			for rest := body; len(rest) > 0; {
-				n := bytes.Index(rest, []byte("\n\n")) + 2
-				w.Write(rest[:n])
-				f.Flush()
-				rest = rest[n:]
-			}
+			w.Write(body)
 		}))
 		b.Run(name, func(b *testing.B) {
 			buf := make([]byte, 4096)
