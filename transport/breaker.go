@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -55,9 +56,11 @@ type breakerTransport struct {
 	log  *slog.Logger
 	ins  breakerInstruments
 
-	mu          sync.Mutex // guards entries
+	mu          sync.Mutex // guards entries and the fields below it
 	entries     map[string]*breakerEntry
 	byHostModel *readmostly.Map[hostModel, *breakerEntry] // the same entries, by default key
+	lookups     uint      // entry calls, for pruning (breaker_prune.go)
+	swept       time.Time // the last prune
 }
 
 // breakerEntry is the breaker of one key.
@@ -74,14 +77,34 @@ type breakerEntry struct {
 	retryAt time.Time     // when an open breaker turns half-open
 	changed chan struct{} // closed and replaced whenever waiters should look again
 	publish time.Time     // an open verdict to share (WithSharedBreaker), zero: none
+
+	// users counts the calls between entry and the end of their RoundTrip
+	// (waiting, probing or in flight), with WithBreakerKey; used and idle
+	// are the pruning sweep's, guarded by the transport's mu.
+	users atomic.Int32
+	used  bool
+	idle  int
 }
 
-func (b *breakerTransport) entry(key string) *breakerEntry {
+// entry returns the breaker of key, made on demand. A user call (with
+// WithBreakerKey) counts as one of its users until it ends (pruning).
+func (b *breakerTransport) entry(key string, user bool) *breakerEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if e, ok := b.entries[key]; ok {
-		return e
+	b.maybePrune()
+	e, ok := b.entries[key]
+	if !ok {
+		e = b.newEntry(key)
+		b.entries[key] = e
 	}
+	if user {
+		e.used = true
+		e.users.Add(1)
+	}
+	return e
+}
+
+func (b *breakerTransport) newEntry(key string) *breakerEntry {
 	s := b.cfg.settings
 	e := &breakerEntry{key: key, changed: make(chan struct{})}
 	e.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
@@ -99,7 +122,6 @@ func (b *breakerTransport) entry(key string) *breakerEntry {
 			b.stateChanged(e, from, to) // e.mu is held
 		},
 	})
-	b.entries[key] = e
 	return e
 }
 
@@ -134,6 +156,9 @@ func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	e := b.entryOf(req)
+	if b.cfg.key != nil {
+		defer e.users.Add(-1)
+	}
 	done, err := b.admit(ctx, e)
 	if err != nil {
 		if req.Body != nil {
