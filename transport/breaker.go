@@ -59,8 +59,8 @@ type breakerTransport struct {
 	mu          sync.Mutex // guards entries and the fields below it
 	entries     map[string]*breakerEntry
 	byHostModel *readmostly.Map[hostModel, *breakerEntry] // the same entries, by default key
-	lookups     uint      // entry calls, for pruning (breaker_prune.go)
-	swept       time.Time // the last prune
+	lookups     uint                                      // entry calls, for pruning (breaker_prune.go)
+	swept       time.Time                                 // the last prune
 }
 
 // breakerEntry is the breaker of one key.
