@@ -31,6 +31,20 @@ func (r *result) median(unit string) (float64, bool) {
 	return (v[n/2-1] + v[n/2]) / 2, true
 }
 
+// medianRatio returns the median over the runs of num/den - 1, each run's
+// two measurements taken together: the figure of a paired benchmark, whose
+// runs differ from each other more than its two sides differ within one.
+func (r *result) medianRatio(num, den string) (float64, bool) {
+	if r == nil || len(r.values[num]) == 0 || len(r.values[num]) != len(r.values[den]) {
+		return 0, false
+	}
+	ratios := &result{values: map[string][]float64{}}
+	for i, n := range r.values[num] {
+		ratios.values["r"] = append(ratios.values["r"], n/r.values[den][i]-1)
+	}
+	return ratios.median("r")
+}
+
 // runs is how many measurements of ns/op the benchmark has.
 func (r *result) runs() int { return len(r.values["ns/op"]) }
 

@@ -41,3 +41,24 @@ func TestNumFormatting(t *testing.T) {
 		}
 	}
 }
+
+// A paired benchmark's figure pairs each run's two sides: runs that differ
+// from each other by more than the sides do must not decide it.
+func TestMedianRatioPairsEachRun(t *testing.T) {
+	raw := `BenchmarkHTTP/json-2  10  1 ns/op  100 bare-ns/call  104 metered-ns/call
+BenchmarkHTTP/json-2  10  1 ns/op  200 bare-ns/call  206 metered-ns/call
+BenchmarkHTTP/json-2  10  1 ns/op  110 bare-ns/call  115.5 metered-ns/call
+`
+	r := parse(strings.NewReader(raw)).get("HTTP/json")
+	v, ok := r.medianRatio("metered-ns/call", "bare-ns/call")
+	if !ok || v < 0.0399 || v > 0.0401 {
+		t.Fatalf("median ratio = %v, %v; want +4 %% (the runs: +4, +3, +5 %%)", v, ok)
+	}
+	// The ratio of the sides' medians mixes runs: 115.5/110 here.
+	if b, _ := r.median("bare-ns/call"); b != 110 {
+		t.Fatalf("bare median %v", b)
+	}
+	if _, ok := r.medianRatio("metered-ns/call", "missing"); ok {
+		t.Fatal("a ratio to a missing unit")
+	}
+}
