@@ -198,19 +198,10 @@ func (s *jsonScanner) key(p []byte) int {
 // -1: eight bytes at a time, which beats both a loop and a call to
 // bytes.IndexAny on the short strings keys are.
 func quoteOrBackslash(b []byte) int {
-	const (
-		ones  = 0x0101010101010101
-		low7  = 0x7f7f7f7f7f7f7f7f
-		quote = '"' * ones
-		bs    = '\\' * ones
-	)
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		v := binary.LittleEndian.Uint64(b[i:])
-		q, e := v^quote, v^bs // zero bytes where b has a quote, a backslash
-		// Exact zero-byte flags, as in lastQuote.
-		z := ^((q&low7 + low7) | q | low7) | ^((e&low7 + low7) | e | low7)
-		if z != 0 {
+		if z := bytesEqual(v, '"') | bytesEqual(v, '\\'); z != 0 {
 			return i + bits.TrailingZeros64(z)/8
 		}
 	}
@@ -220,6 +211,19 @@ func quoteOrBackslash(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// bytesEqual returns, for the eight bytes of v, a word whose high bit is
+// set in each byte equal to c and clear in every other: exact, with no
+// borrow from one byte into the next (the common v-0x01…&^v&0x80… test
+// can flag the byte above a match).
+func bytesEqual(v uint64, c byte) uint64 {
+	const (
+		ones = 0x0101010101010101
+		low7 = 0x7f7f7f7f7f7f7f7f
+	)
+	x := v ^ (uint64(c) * ones) // zero bytes where v holds c
+	return ^((x&low7 + low7) | x | low7)
 }
 
 // scanString consumes string bytes up to and including the closing quote

@@ -197,18 +197,9 @@ func jsonResume(b []byte) (at int, clean bool) {
 // bytes.LastIndexByte tests a byte per iteration (it has no assembly
 // version), and jsonResume crosses kilobytes of completion text backwards.
 func lastQuote(b []byte) int {
-	const (
-		ones  = 0x0101010101010101
-		low7  = 0x7f7f7f7f7f7f7f7f
-		quote = '"' * ones
-	)
 	i := len(b)
 	for ; i >= 8; i -= 8 {
-		v := binary.LittleEndian.Uint64(b[i-8:i]) ^ quote // zero bytes where b has a quote
-		// Exact zero-byte flags (no borrow between bytes): the high bit of
-		// each byte of z is set where v's byte is zero.
-		z := ^((v&low7 + low7) | v | low7)
-		if z != 0 {
+		if z := bytesEqual(binary.LittleEndian.Uint64(b[i-8:i]), '"'); z != 0 {
 			return i - 8 + 7 - bits.LeadingZeros64(z)/8
 		}
 	}
