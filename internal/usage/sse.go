@@ -213,18 +213,14 @@ func (s *sseScanner) noteData(v []byte) {
 func (s *sseScanner) skipIgnored(p []byte) int {
 	i := 0
 	for {
-		q := p[i:]
-		nl := bytes.IndexByte(q, '\n')
-		if nl < 0 || nl+1 == len(q) || q[nl+1] != '\n' {
+		n := dataEvent(p[i:])
+		if n == 0 {
 			return i
 		}
-		if v, ok := cutField(q[:nl], "data"); !ok || string(v) == string(done) {
-			return i // not a data line, or "[DONE]", which the field-by-field path marks
-		}
-		i += nl + 2
+		i += n
 		s.dispatch() // an ignored event: nothing is parsed, nothing ends
-		q = p[i:]
-		nl = bytes.IndexByte(q, '\n')
+		q := p[i:]
+		nl := bytes.IndexByte(q, '\n')
 		if nl < 0 {
 			return i
 		}
@@ -254,16 +250,27 @@ func (s *sseScanner) skipUnworthy(p []byte, i int) int {
 	hit := min(s.tokensAt, s.errorAt) - 1
 	start := i
 	for {
-		q := p[i:]
-		nl := bytes.IndexByte(q, '\n')
-		if nl < 0 || i+nl > hit || nl+1 == len(q) || q[nl+1] != '\n' {
+		n := dataEvent(p[i:])
+		if n == 0 || i+n-2 > hit { // the needles may lie in its data line
 			return i - start
 		}
-		if v, ok := cutField(q[:nl], "data"); !ok || string(v) == string(done) {
-			return i - start // not a data line, or "[DONE]", which fastLine marks
-		}
-		i += nl + 2 // an event with nothing to parse: dispatching it changes nothing
+		i += n // an event with nothing to parse: dispatching it changes nothing
 	}
+}
+
+// dataEvent returns the length of the one-line event q starts with — a
+// "data:" line and a blank line — or 0 when q starts with anything else,
+// with an event not whole in q, or with "[DONE]", which the field-by-field
+// path and fastLine mark. q holds no CR.
+func dataEvent(q []byte) int {
+	nl := bytes.IndexByte(q, '\n')
+	if nl < 0 || nl+1 == len(q) || q[nl+1] != '\n' {
+		return 0
+	}
+	if v, ok := cutField(q[:nl], "data"); !ok || string(v) == string(done) {
+		return 0
+	}
+	return nl + 2
 }
 
 // nextAt returns 1 + where p holds needle at or after i, or 1 + len(p),
