@@ -250,17 +250,6 @@ func (s *jsonScanner) scanString(p []byte) int {
 			i += j + 1
 			continue
 		}
-		if i == 0 && s.capLen == 0 && !s.capBad && s.strTarget == targetKey && !hasBackslash(p[:j]) {
-			// A key whole in this piece (nearly every key): look it up in
-			// place rather than copy it to capBuf first, and take the
-			// colon that nearly always follows it.
-			s.endKey(p[:j], false)
-			if j+1 < len(p) && p[j+1] == ':' {
-				s.state = stValue
-				return j + 2
-			}
-			return j + 1
-		}
 		s.capture(p[i : i+j])
 		s.endString()
 		return i + j + 1
