@@ -261,7 +261,7 @@ func (r *reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.finished {
-		r.catchUp()
+		r.catchUp() // before closedEarly, which asks whether the body was whole
 		r.finish(r.closedEarly())
 	}
 	return err
