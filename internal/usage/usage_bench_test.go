@@ -92,6 +92,10 @@ func BenchmarkSSE1000Events(b *testing.B) {
 
 // BenchmarkHTTP reads the same bodies from a loopback HTTP server, as a
 // RoundTripper sees them: the overhead that matters is relative to this.
+// Every body is read twice over: over plain HTTP (the rows named after the
+// body), the cheapest read there is and so the harshest baseline, and over
+// TLS ("tls/…"), as every provider serves its API: the same read with the
+// decryption any real response costs.
 // A loopback call varies by tens of percent from one moment to the next on
 // a shared machine, more than metering costs, so each iteration makes one
 // bare call and one metered call, in alternating order, and the figures
@@ -104,7 +108,9 @@ func BenchmarkSSE1000Events(b *testing.B) {
 //	go test -run '^$' -bench HTTP -benchtime 2s ./internal/usage
 func BenchmarkHTTP(b *testing.B) {
 	bodies := map[string][]byte{"json-10KB": benchJSON, "anthropic-1000-events": benchStream(1000), "openai-chat-1000-events": benchChatStream(1000)}
-	for _, name := range []string{"json-10KB", "anthropic-1000-events", "openai-chat-1000-events"} {
+	for _, row := range []string{"json-10KB", "anthropic-1000-events", "openai-chat-1000-events",
+		"tls/json-10KB", "tls/anthropic-1000-events", "tls/openai-chat-1000-events"} {
+		name, tls := strings.CutPrefix(row, "tls/")
 		body := bodies[name]
 		ct, api := sse, provider.APIMessages
 		switch name {
@@ -113,11 +119,16 @@ func BenchmarkHTTP(b *testing.B) {
 		case "openai-chat-1000-events":
 			api = provider.APIChatCompletions
 		}
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ct)
 			w.Write(body)
 		}))
-		b.Run(name, func(b *testing.B) {
+		if tls {
+			srv.StartTLS()
+		} else {
+			srv.Start()
+		}
+		b.Run(row, func(b *testing.B) {
 			buf := make([]byte, 4096)
 			var cpu [2]time.Duration
 			call := func(meter bool) time.Duration {
