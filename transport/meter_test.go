@@ -327,3 +327,26 @@ func FuzzAddIncludeUsage(f *testing.F) {
 		}
 	})
 }
+
+// TestMeterRepairsModelsAlike sends a request and gets a response that
+// name the same model with invalid UTF-8 in it: both attributes must be
+// valid UTF-8 (OTLP rejects a batch otherwise) and equal, repaired byte by
+// byte as a JSON decoder reads them.
+func TestMeterRepairsModelsAlike(t *testing.T) {
+	const model = "gpt-\xff\xfe-x"
+	g := newMeterRig(t, meterServe("application/json", `{"id":"c","model":"`+model+`","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}`))
+	g.call(t, context.Background(), "/v1/chat/completions", `{"model":"`+model+`","messages":[]}`, "")
+	ended := g.spans.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("%d spans, want 1", len(ended))
+	}
+	a := meterSpanAttrs(ended[0])
+	req, resp := a["gen_ai.request.model"].AsString(), a["gen_ai.response.model"].AsString()
+	var want string
+	if err := json.Unmarshal([]byte(`"`+model+`"`), &want); err != nil {
+		t.Fatal(err)
+	}
+	if req != want || resp != want {
+		t.Fatalf("request model %q, response model %q, want both %q", req, resp, want)
+	}
+}

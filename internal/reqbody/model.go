@@ -1,9 +1,8 @@
 package reqbody
 
 import (
-	"strings"
-
 	"github.com/sluicehq/sluice/internal/readmostly"
+	"github.com/sluicehq/sluice/internal/validutf8"
 )
 
 // maxModels bounds the model names kept: they come from request bodies, so
@@ -17,12 +16,12 @@ const maxModels = 256
 // allocate) saves the string's allocation and the UTF-8 repair's scan.
 var models = readmostly.New[string, string](maxModels)
 
-// modelName returns the model name b, with invalid UTF-8 runs replaced by
-// U+FFFD: the model becomes a telemetry attribute, and OTLP rejects
-// invalid UTF-8.
+// modelName returns the model name b repaired as the response's model is
+// (validutf8.String: each invalid byte becomes U+FFFD): the model becomes
+// a telemetry attribute, and OTLP rejects invalid UTF-8.
 func modelName(b []byte) string {
 	if s, ok := models.Load(string(b)); ok {
 		return s
 	}
-	return models.Get(string(b), func() string { return strings.ToValidUTF8(string(b), "\uFFFD") })
+	return models.Get(string(b), func() string { return validutf8.String(b) })
 }

@@ -30,10 +30,10 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/provider"
 	"github.com/sluicehq/sluice/internal/readmostly"
+	"github.com/sluicehq/sluice/internal/validutf8"
 )
 
 // Usage is the token usage of one response, as the provider reported it.
@@ -339,7 +339,7 @@ func (r *reader) usage() Usage {
 		u.ResponseModel = modelName(t.model[:t.modelLen])
 	}
 	if t.errLen > 0 {
-		u.ErrorType = validUTF8(t.errType[:t.errLen])
+		u.ErrorType = validutf8.String(t.errType[:t.errLen])
 	}
 	return u
 }
@@ -348,31 +348,10 @@ func (r *reader) usage() Usage {
 // named by every response, so the name costs no allocation per body.
 var modelNames = readmostly.New[string, string](256)
 
-// modelName is validUTF8 through modelNames.
+// modelName is validutf8.String through modelNames.
 func modelName(b []byte) string {
 	if s, ok := modelNames.Load(string(b)); ok {
 		return s
 	}
-	return modelNames.Get(string(b), func() string { return validUTF8(b) })
-}
-
-// validUTF8 returns b as a string with each byte of an invalid UTF-8
-// sequence replaced by U+FFFD, as encoding/json decodes it. The names go
-// into span and metric attributes, which OTLP carries as protobuf strings:
-// those must be valid UTF-8, or the whole export batch is rejected.
-func validUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 {
-			sb.WriteRune(utf8.RuneError)
-		} else {
-			sb.Write(b[:size])
-		}
-		b = b[size:]
-	}
-	return sb.String()
+	return modelNames.Get(string(b), func() string { return validutf8.String(b) })
 }
