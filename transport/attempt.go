@@ -36,12 +36,17 @@ func Attempt(next http.RoundTripper, opts ...Option) http.RoundTripper {
 }
 
 // resendCount sits just beneath otelhttp, where the request context holds
-// the attempt span, and stamps http.request.resend_count on it.
+// the attempt span, and stamps http.request.resend_count on it. It also
+// hands net/http a small body from memory again (coalesce).
 type resendCount struct{ next http.RoundTripper }
 
 func (r resendCount) RoundTrip(req *http.Request) (*http.Response, error) {
 	if n := attemptFrom(req.Context()); n > 0 {
 		trace.SpanFromContext(req.Context()).SetAttributes(semconv.HTTPRequestResendCount(n))
+	}
+	req, err := coalesce(req)
+	if err != nil {
+		return nil, err
 	}
 	return r.next.RoundTrip(req)
 }
