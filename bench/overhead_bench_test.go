@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -76,8 +78,18 @@ func overheadCases() []overheadCase {
 }
 
 // BenchmarkOverhead measures one non-streaming 200 on loopback through
-// each set-up: the server, the bare transport and the request are the same
-// for every row, so the difference to "bare" is the set-up's own cost.
+// each set-up against the bare transport, paired: every iteration makes
+// one call through a bare transport of its own and one through the set-up,
+// in alternating order, so that the load of the moment (a loopback call
+// varies by tens of percent from one second to the next on a shared
+// machine, more than most set-ups cost) hits both sides of each pair
+// alike. The figures are the medians of the calls' own wall times,
+// "bare-ns/call" and "ns/call", and "x-bare" between them; beside them,
+// counted over calls made before the timed loop, the process CPU time
+// (cpuPerCall) and the heap bytes and objects (heapPerCall) of each kind
+// of call ("bare-cpu-ns/call", "cpu-ns/call", "bare-B/call", "B/call", …). The "bare" row pairs the bare transport with another one:
+// the method's own bias, which should be within a percent of 1.00×. ns/op
+// is the pair.
 func BenchmarkOverhead(b *testing.B) {
 	srv := httptest.NewServer(messageHandler())
 	defer srv.Close()
@@ -86,26 +98,91 @@ func BenchmarkOverhead(b *testing.B) {
 			if c.build == nil {
 				b.Skip("pending: layer not on main")
 			}
+			pair := newBase()
+			defer pair.CloseIdleConnections()
 			base := newBase()
 			defer base.CloseIdleConnections()
 			rt, reset, done := c.build(base)
 			defer done()
 			defer closeRT(rt)
-			for range 200 { // warm the connection, the pools and the caches
+			for range 200 { // warm the connections, the pools and the caches
+				roundTrip(b, pair, srv.URL)
 				roundTrip(b, rt, srv.URL)
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			for i := 0; b.Loop(); i++ {
+			bareB, bareAllocs := heapPerCall(b, pair, srv.URL)
+			rtB, rtAllocs := heapPerCall(b, rt, srv.URL)
+			bareCPU, rtCPU := cpuPerCall(b, pair, rt, srv.URL)
+			call := func(rt http.RoundTripper) time.Duration {
+				t0 := time.Now()
 				roundTrip(b, rt, srv.URL)
+				return time.Since(t0)
+			}
+			var bare, set []time.Duration
+			for i := 0; b.Loop(); i++ {
+				var db, ds time.Duration
+				if i%2 == 0 {
+					db, ds = call(pair), call(rt)
+				} else {
+					ds, db = call(rt), call(pair)
+				}
+				bare, set = append(bare, db), append(set, ds)
 				if i%4096 == 4095 {
 					reset()
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			mb, ms := medianDuration(bare), medianDuration(set)
+			b.ReportMetric(float64(mb), "bare-ns/call")
+			b.ReportMetric(float64(ms), "ns/call")
+			b.ReportMetric(float64(ms)/float64(mb), "x-bare")
+			b.ReportMetric(bareCPU, "bare-cpu-ns/call")
+			b.ReportMetric(rtCPU, "cpu-ns/call")
+			b.ReportMetric(bareB, "bare-B/call")
+			b.ReportMetric(rtB, "B/call")
+			b.ReportMetric(bareAllocs, "bare-allocs/call")
+			b.ReportMetric(rtAllocs, "allocs/call")
 		})
 	}
+}
+
+// heapPerCall returns the heap bytes and objects allocated per call
+// through rt over 500 calls, the in-process server's included (it serves
+// every set-up alike).
+func heapPerCall(b *testing.B, rt http.RoundTripper, url string) (bytes, objects float64) {
+	const n = 500
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for range n {
+		roundTrip(b, rt, url)
+	}
+	runtime.ReadMemStats(&m1)
+	return float64(m1.TotalAlloc-m0.TotalAlloc) / n, float64(m1.Mallocs-m0.Mallocs) / n
+}
+
+// cpuPerCall returns the process CPU time (client, in-process server and
+// runtime) per call through bare and through rt, over ten alternating
+// blocks of 100 calls. It is counted outside the timed, paired loop:
+// reading the process's CPU time around every call (getrusage) costs tens
+// of microseconds on this kind of machine and disturbs the very calls it
+// measures.
+func cpuPerCall(b *testing.B, bare, rt http.RoundTripper, url string) (bareNs, rtNs float64) {
+	const blocks, n = 10, 100
+	var cpu [2]time.Duration
+	for k := range blocks {
+		side := k % 2
+		t := [2]http.RoundTripper{bare, rt}[side]
+		c0 := cpuTime()
+		for range n {
+			roundTrip(b, t, url)
+		}
+		cpu[side] += cpuTime() - c0
+	}
+	per := float64(blocks / 2 * n)
+	return float64(cpu[0]) / per, float64(cpu[1]) / per
+}
+
+func medianDuration(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 func roundTrip(b *testing.B, rt http.RoundTripper, url string) {
