@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -18,6 +17,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/sluicehq/sluice/internal/pairbench"
 )
 
 // noopTelemetry is OpenTelemetry's no-op providers: what sluice costs when
@@ -117,20 +118,12 @@ func BenchmarkOverhead(b *testing.B) {
 				roundTrip(b, rt, srv.URL)
 				return time.Since(t0)
 			}
-			var bare, set []time.Duration
-			for i := 0; b.Loop(); i++ {
-				var db, ds time.Duration
-				if i%2 == 0 {
-					db, ds = call(pair), call(rt)
-				} else {
-					ds, db = call(rt), call(pair)
-				}
-				bare, set = append(bare, db), append(set, ds)
-				if i%4096 == 4095 {
-					reset()
-				}
-			}
-			mb, ms := medianDuration(bare), medianDuration(set)
+			mb, ms := pairbench.Loop(b, func() time.Duration { return call(pair) }, func() time.Duration { return call(rt) },
+				func(i int) {
+					if i%4096 == 4095 {
+						reset()
+					}
+				})
 			b.ReportMetric(float64(mb), "bare-ns/call")
 			b.ReportMetric(float64(ms), "ns/call")
 			b.ReportMetric(float64(ms)/float64(mb), "x-bare")
@@ -178,11 +171,6 @@ func cpuPerCall(b *testing.B, bare, rt http.RoundTripper, url string) (bareNs, r
 	}
 	per := float64(blocks / 2 * n)
 	return float64(cpu[0]) / per, float64(cpu[1]) / per
-}
-
-func medianDuration(d []time.Duration) time.Duration {
-	slices.Sort(d)
-	return d[len(d)/2]
 }
 
 func roundTrip(b *testing.B, rt http.RoundTripper, url string) {

@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/pairbench"
 	"github.com/sluicehq/sluice/internal/provider"
 )
 
@@ -131,6 +131,7 @@ func BenchmarkHTTP(b *testing.B) {
 		b.Run(row, func(b *testing.B) {
 			buf := make([]byte, 4096)
 			var cpu [2]time.Duration
+			var calls float64 // of each kind
 			call := func(meter bool) time.Duration {
 				c0 := cpuNow()
 				defer func() {
@@ -138,6 +139,7 @@ func BenchmarkHTTP(b *testing.B) {
 						cpu[1] += cpuNow() - c0
 					} else {
 						cpu[0] += cpuNow() - c0
+						calls++
 					}
 				}()
 				start := time.Now()
@@ -157,32 +159,17 @@ func BenchmarkHTTP(b *testing.B) {
 				r.Close()
 				return time.Since(start)
 			}
-			var bare, metered []time.Duration
 			metering := os.Getenv("USAGE_BENCH_AA") == ""
 			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				var db, dm time.Duration
-				if i%2 == 0 {
-					db, dm = call(false), call(metering)
-				} else {
-					dm, db = call(metering), call(false)
-				}
-				bare, metered = append(bare, db), append(metered, dm)
-			}
-			mb, mm := median(bare), median(metered)
+			mb, mm := pairbench.Loop(b, func() time.Duration { return call(false) }, func() time.Duration { return call(metering) }, nil)
 			b.ReportMetric(float64(mb), "bare-ns/call")
 			b.ReportMetric(float64(mm), "metered-ns/call")
 			b.ReportMetric((float64(mm)/float64(mb)-1)*100, "added-%")
-			b.ReportMetric(float64(cpu[0])/float64(len(bare)), "bare-cpu-ns/call")
-			b.ReportMetric(float64(cpu[1])/float64(len(bare)), "metered-cpu-ns/call")
+			b.ReportMetric(float64(cpu[0])/calls, "bare-cpu-ns/call")
+			b.ReportMetric(float64(cpu[1])/calls, "metered-cpu-ns/call")
 		})
 		srv.Close()
 	}
-}
-
-func median(d []time.Duration) time.Duration {
-	slices.Sort(d)
-	return d[len(d)/2]
 }
 
 func cpuNow() time.Duration {
