@@ -14,11 +14,14 @@ import (
 // small bodies underestimates large ones — the error that turns into 429s.
 // calibration therefore fits tokens = slope·bytes + intercept by
 // exponentially weighted least squares over the recent requests, and falls
-// back to the mean ratio until the sizes seen vary enough to fit a line.
+// back to the mean ratio (for larger bodies, no lower an estimate than the
+// starting ratio's: see estimateTokens) until the sizes seen vary enough to
+// fit a line.
 type calibration struct {
 	mu                     sync.Mutex // guards the sums
 	w, sx, sy, sxx, sxy    float64    // weighted sums of bytes (x) and tokens (y)
 	slope, intercept, rate atomic.Uint64
+	meanBytes              atomic.Uint64 // the weighted mean size the rate was learned from
 }
 
 // decay is the weight each older sample keeps per new one: about the last
@@ -84,6 +87,16 @@ func (l *Limiter) estimateTokens(c *calibration, bytes int64) int64 {
 		if s := math.Float64frombits(c.slope.Load()); s > 0 {
 			est = (s*x + math.Float64frombits(c.intercept.Load())) * 1.02 // a margin for the fit's noise
 		} else if r := math.Float64frombits(c.rate.Load()); r > 0 {
+			// Until a line is fitted, the mean ratio holds for bodies the
+			// size of those it was learned from. For a larger body it may
+			// only make the estimate higher than the starting ratio does,
+			// never lower: learned from the first (often small) bodies, it
+			// counts their JSON as text and would underestimate every larger
+			// body by half and more (TestEstimateWhileUncalibrated) — how the
+			// first burst after a key's first responses drew 429s.
+			if x > math.Float64frombits(c.meanBytes.Load()) {
+				r = min(r, l.bpt)
+			}
 			est = x / r * 1.02
 		}
 	}
@@ -102,6 +115,7 @@ func (c *calibration) add(bytes, tokens int64) {
 	c.sxy = c.sxy*decay + x*y
 	c.rate.Store(math.Float64bits(min(max(c.sx/c.sy, 1), 32)))
 	mx := c.sx / c.w
+	c.meanBytes.Store(math.Float64bits(mx))
 	varx := c.sxx/c.w - mx*mx
 	if c.w < 3 || varx <= (0.1*mx)*(0.1*mx) { // sizes too alike to fit a line
 		c.slope.Store(0)
