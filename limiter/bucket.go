@@ -42,12 +42,15 @@ func (b *bucket) advance(now time.Time, window time.Duration) {
 	}
 }
 
-// wait returns how long until the bucket holds n, 0 if it does now.
+// wait returns how long until the bucket holds n, or is full when n is more
+// than it can hold; 0 if it does now, or n is 0 (a cost that does not
+// draw on this bucket is not held back by its debt).
 func (b *bucket) wait(n int64, window time.Duration) time.Duration {
-	if b.limit <= 0 || float64(n) <= b.level {
+	need := min(float64(n), b.limit)
+	if b.limit <= 0 || n <= 0 || need <= b.level {
 		return 0
 	}
-	d := (float64(n) - b.level) / b.limit * float64(window)
+	d := (need - b.level) / b.limit * float64(window)
 	return time.Duration(math.Ceil(d))
 }
 

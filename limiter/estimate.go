@@ -50,19 +50,20 @@ func (l *Limiter) calibrationFor(ks *keyState, model string) *calibration {
 }
 
 // cost returns what req reserves and, when its input was estimated from
-// its size, the calibration that estimated it.
-// Output is max_tokens, reserved in full, as Anthropic does.
-func (l *Limiter) cost(ks *keyState, req Request) (Cost, *calibration) {
+// its size, the calibration that estimated it: the input the provider will
+// count (the body's tokens less those of a prefix known to be cached) and
+// the output by req.Output's rule. ks.mu must be held.
+func (l *Limiter) cost(ks *keyState, req Request, mono int64) (Cost, *calibration) {
 	in := req.InputTokens
 	var c *calibration
 	if in <= 0 && req.InputBytes > 0 {
 		c = l.calibrationFor(ks, req.Model)
 		in = l.estimateTokens(c, req.InputBytes)
 	}
-	out := req.MaxOutputTokens
-	if out <= 0 {
-		out = l.defOut
+	if len(req.Prefixes) > 0 {
+		in = max(in-ks.cachedTokens(req.Prefixes, mono), 1)
 	}
+	out := l.outputEstimate(ks, req.MaxOutputTokens, req.Output)
 	return Cost{1, in, out, in + out}, c
 }
 

@@ -10,7 +10,10 @@ import (
 )
 
 func Example() {
-	l := limiter.New(limiter.WithLimits(limiter.Limits{Requests: 50, OutputTokens: 8000}))
+	// A day's window keeps this example's levels still while it runs; the
+	// providers' is a minute.
+	l := limiter.New(limiter.WithLimits(limiter.Limits{Requests: 50, OutputTokens: 8000, Tokens: 30000}),
+		limiter.WithWindow(24*time.Hour))
 	defer l.Close()
 	ctx := context.Background()
 
@@ -27,12 +30,25 @@ func Example() {
 	st := l.StatsFor("key/claude-sonnet-4-6")
 	fmt.Printf("output tokens used: %.0f of %d\n", st.Used[limiter.OutputTokens], st.Limits[limiter.OutputTokens])
 
-	// A request that can never fit fails at once.
-	_, err = l.Acquire(ctx, "key/claude-sonnet-4-6", limiter.Request{MaxOutputTokens: 10000})
+	// Anthropic counts output as it is generated: max_tokens above the
+	// limit is no reason to refuse, and what is reserved is what the key's
+	// responses have been generating.
+	r, err = l.Acquire(ctx, "key/claude-sonnet-4-6", limiter.Request{
+		Model: "claude-sonnet-4-6", InputBytes: 2000, MaxOutputTokens: 16000,
+	})
+	fmt.Println("max_tokens 16000, reserved output tokens:", r.Cost()[limiter.OutputTokens], err)
+	_ = r.Settle(limiter.Usage{InputTokens: 480, OutputTokens: 190})
+
+	// OpenAI counts max_tokens at admission and refuses a request whose
+	// max_tokens exceed its tokens limit: that one fails at once.
+	_, err = l.Acquire(ctx, "key/gpt-5", limiter.Request{
+		Model: "gpt-5", InputBytes: 2000, MaxOutputTokens: 40000, Output: limiter.OutputAtMaxTokens,
+	})
 	fmt.Println(errors.Is(err, limiter.ErrExceedsCapacity))
 	// Output:
 	// reserved output tokens: 1024
 	// output tokens used: 200 of 8000
+	// max_tokens 16000, reserved output tokens: 200 <nil>
 	// true
 }
 

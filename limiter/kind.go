@@ -48,6 +48,12 @@ const (
 	ReasonCooldown     Reason = "cooldown"
 )
 
+// tokens reports whether r is a token bucket's: a wait computed from
+// estimates, not counts.
+func (r Reason) tokens() bool {
+	return r == ReasonInputTokens || r == ReasonOutputTokens || r == ReasonTokens
+}
+
 // Reasons lists every wait reason, for pre-declaring telemetry series.
 var Reasons = []Reason{ReasonRequests, ReasonInputTokens, ReasonOutputTokens, ReasonTokens, ReasonConcurrency, ReasonCooldown}
 
@@ -82,6 +88,12 @@ type Reading struct {
 	HasRemaining bool
 	// Reset is when the bucket is full again (zero when not reported).
 	Reset time.Time
+	// Rounding is the unit the provider rounds Remaining to (Anthropic
+	// rounds its token counts to the nearest thousand); 0 means exact. A
+	// Remaining that is a multiple of Rounding is read as the top of the
+	// values it may stand for, so that rounding down never makes the
+	// limiter hold back the last tokens of a bucket.
+	Rounding int64
 }
 
 // Observation is one response's rate-limit headers, per kind.

@@ -41,9 +41,19 @@ type Request struct {
 	InputTokens int64
 	// InputBytes is the request body's size.
 	InputBytes int64
-	// MaxOutputTokens is the request's max_tokens, reserved in full as
-	// Anthropic does; 0 reserves WithDefaultOutputTokens.
+	// MaxOutputTokens is the request's max_tokens (0: not set). What is
+	// reserved for the output depends on Output.
 	MaxOutputTokens int64
+	// Output is how the provider counts output tokens. The zero value is
+	// Anthropic's rule, OutputAsGenerated.
+	Output OutputRule
+	// Prefixes are the request's cacheable prompt prefixes, shortest
+	// first. The input reserved is the estimate for the whole body less
+	// the tokens of the longest prefix the key's responses reported
+	// cached and whose TTL has not run out; Settle learns them from the
+	// usage. Nil for a provider or model whose input limit counts cache
+	// reads.
+	Prefixes []Prefix
 	// Priority orders the key's queue.
 	Priority Priority
 }
@@ -130,6 +140,11 @@ type keyState struct {
 	// observed yet, in grant order (see pendingAfter).
 	unacked struct{ head, tail *Reservation }
 	above   [NumKinds]bool
+	// out are the key's recent output counts (OutputAsGenerated).
+	out outputStats
+	// prefixes are the prompt prefixes the provider reported cached,
+	// by Prefix.Hash; nil until the key sends one.
+	prefixes map[uint64]prefixEntry
 }
 
 func (l *Limiter) state(key string) *keyState {
@@ -182,14 +197,22 @@ func (ks *keyState) wake() {
 //
 // Acquires of one key are served in FIFO order, Interactive before Batch.
 // Acquire returns at once with
-//   - a *CapacityError (ErrExceedsCapacity) when req can never fit a bucket,
+//   - a *CapacityError (ErrExceedsCapacity) when the provider documents that
+//     it refuses req outright: under OutputAtMaxTokens, max_tokens larger
+//     than the tokens limit,
 //   - ErrQueueFull when the key's queue is full,
 //   - a *WaitError (ErrWouldExceedDeadline, context.DeadlineExceeded) when
-//     the estimated wait exceeds ctx's deadline,
+//     a wait the limiter is sure of — a cool-down the provider named, the
+//     requests limit — would outlast ctx's deadline,
 //   - ErrClosed after Close.
 //
 // Otherwise it waits, and returns ctx.Err() if ctx ends first; a waiter that
-// gives up leaves nothing behind.
+// gives up leaves nothing behind. Token counts are estimates, so they never
+// make Acquire refuse: a request larger than a bucket is admitted once the
+// bucket is full, and one whose token wait would outlast its deadline is
+// admitted at once, taking the buckets into debt. The provider judges it;
+// if it answers 429, that is the evidence, and its headers correct the
+// limiter.
 func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reservation, error) {
 	select {
 	case <-l.done:
@@ -203,7 +226,20 @@ func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reserv
 	l.maybeSweep(now, mono)
 	ks := l.lockState(key, mono)
 	r := &Reservation{l: l, ks: ks, bytes: req.InputBytes, start: mono}
-	r.cost, r.cal = l.cost(ks, req)
+	r.cost, r.cal = l.cost(ks, req, mono)
+	if len(req.Prefixes) > 0 {
+		r.waitState().prefixes = req.Prefixes
+	}
+	if req.Output == OutputAtMaxTokens {
+		lim := ks.last.Buckets[Tokens].Limit
+		if lim <= 0 { // not reserved yet: the cap alone
+			lim = l.pol.Caps[Tokens]
+		}
+		if lim > 0 && req.MaxOutputTokens > lim {
+			ks.mu.Unlock()
+			return nil, &CapacityError{Kind: Tokens, Need: req.MaxOutputTokens, Limit: lim}
+		}
+	}
 	if req.Priority > Batch {
 		req.Priority = Batch
 	}
@@ -245,7 +281,7 @@ func (l *Limiter) enter(ctx context.Context, ks *keyState, r *Reservation, p Pri
 	}
 	now := time.Now()
 	if dl, ok := ctx.Deadline(); ok {
-		if w, reason := l.estimate(ks, r.cost, now); now.Add(w).After(dl) {
+		if w, reason := l.estimate(ks, r.cost, now, true); now.Add(w).After(dl) {
 			ks.mu.Unlock()
 			return &WaitError{Reason: reason, Wait: w, Left: dl.Sub(now)}
 		}
@@ -352,6 +388,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 			timer.Stop()
 		}
 	}()
+	force := false                               // admit past the token buckets (see below)
 	for first := r.slow == nil; ; first = false { // a queued acquire reads the clock anew
 		if !first {
 			now, _ = clock()
@@ -376,7 +413,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 		}
 		var until time.Time
 		if reason == ReasonNone {
-			ok, why, retry, err := l.reserve(ctx, ks, r, now)
+			ok, why, retry, err := l.reserve(ctx, ks, r, now, force)
 			if err != nil {
 				return true, err
 			}
@@ -385,11 +422,17 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 			}
 			reason, until = why, retry
 		}
-		ks.mu.Unlock()
 		if dl, ok := ctx.Deadline(); ok && until.After(dl) {
-			ks.mu.Lock()
+			if reason.tokens() && !force {
+				// A token wait is an estimate's: send now, into debt, and
+				// let the provider judge, rather than fail a call it may
+				// serve. The requests limit and any cool-down still hold.
+				force = true
+				continue
+			}
 			return true, &WaitError{Reason: reason, Wait: until.Sub(now), Left: dl.Sub(now)}
 		}
+		ks.mu.Unlock()
 		if err := l.sleep(ctx, ks, until, &timer); err != nil {
 			ks.mu.Lock()
 			return true, err
@@ -406,13 +449,26 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 // ks.mu (lock order: ks.mu, then the store's) and updates only the parts
 // of ks.last the limiter reads; any other store may do I/O, so ks.mu is
 // released around it.
-func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now time.Time) (ok bool, reason Reason, until time.Time, err error) {
+//
+// With force, only the request is reserved and the tokens are then charged
+// without waiting (Adjust), into debt if need be.
+func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now time.Time, force bool) (ok bool, reason Reason, until time.Time, err error) {
+	c := r.cost
+	if force {
+		c = Cost{Requests: c[Requests]}
+	}
 	if ks.mem != nil {
-		ok, until, reason, err = ks.mem.reserve(&ks.last, false, r.cost, &l.pol, now)
+		ok, until, reason = ks.mem.reserve(&ks.last, false, c, &l.pol, now)
+		if ok && force {
+			ks.mem.adjust(Cost{0, r.cost[InputTokens], r.cost[OutputTokens], r.cost[Tokens]}, &l.pol, now)
+		}
 	} else {
 		ks.mu.Unlock()
 		var d Decision
-		d, err = l.store.Reserve(ctx, ks.key, r.cost, &l.pol, now)
+		d, err = l.store.Reserve(ctx, ks.key, c, &l.pol, now)
+		if err == nil && d.OK && force {
+			err = l.store.Adjust(ctx, ks.key, Cost{0, r.cost[InputTokens], r.cost[OutputTokens], r.cost[Tokens]}, &l.pol, now)
+		}
 		ks.mu.Lock()
 		ks.last = d.State
 		ok, until, reason = d.OK, d.RetryAt, d.Reason
@@ -473,11 +529,13 @@ func (l *Limiter) sleep(ctx context.Context, ks *keyState, until time.Time, time
 }
 
 // estimate returns a lower bound of how long an acquire of cost queued now
-// would wait, and why. ks.mu must be held.
-func (l *Limiter) estimate(ks *keyState, cost Cost, now time.Time) (time.Duration, Reason) {
+// would wait, and why. With certain, only what the limiter knows for sure
+// counts: cool-downs, the requests limit and the concurrency cap, not token
+// estimates. ks.mu must be held.
+func (l *Limiter) estimate(ks *keyState, cost Cost, now time.Time, certain bool) (time.Duration, Reason) {
 	var w time.Duration
 	reason := ks.blockReason
-	if d := ks.blockedUntil.Sub(now); d > 0 {
+	if d := ks.blockedUntil.Sub(now); d > 0 && (!certain || !reason.tokens()) {
 		w = d
 	}
 	if d := ks.last.CooldownUntil.Sub(now); d > w {
@@ -486,7 +544,7 @@ func (l *Limiter) estimate(ks *keyState, cost Cost, now time.Time) (time.Duratio
 	win := float64(l.pol.Window)
 	el := float64(now.Sub(ks.lastAt))
 	for k, b := range ks.last.Buckets {
-		if b.Limit <= 0 {
+		if b.Limit <= 0 || (certain && Kind(k) != Requests) {
 			continue
 		}
 		lim := float64(b.Limit)
@@ -523,6 +581,14 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 // observe is called with ks.mu held, and releases it.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
 	pending := ks.pendingAfter(r)
+	for k := range o {
+		if rd := &o[k]; rd.HasRemaining && rd.Rounding > 0 && rd.Remaining%rd.Rounding == 0 {
+			rd.Remaining += rd.Rounding / 2
+			if rd.Limit > 0 {
+				rd.Remaining = min(rd.Remaining, rd.Limit)
+			}
+		}
+	}
 	empty := o.Empty()
 	if ks.mem != nil || empty {
 		// The in-memory store is updated without letting go of ks.mu, as

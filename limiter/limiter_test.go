@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sluicehq/sluice/limiter"
@@ -50,14 +51,43 @@ func TestRequestsPerWindowPaces(t *testing.T) {
 	}
 }
 
-func TestExceedsCapacityFailsAtOnce(t *testing.T) {
-	l := limiter.New(limiter.WithLimits(limiter.Limits{OutputTokens: 1000}))
+// Under OpenAI's rule, max_tokens above the tokens limit is a refusal the
+// provider documents: it fails at once.
+func TestExceedsCapacityFailsAtOnceUnderMaxTokensRule(t *testing.T) {
+	l := limiter.New(limiter.WithLimits(limiter.Limits{Tokens: 1000}))
 	defer l.Close()
-	_, err := l.Acquire(context.Background(), "k", limiter.Request{MaxOutputTokens: 2000})
+	_, err := l.Acquire(context.Background(), "k", limiter.Request{MaxOutputTokens: 2000, Output: limiter.OutputAtMaxTokens})
 	var ce *limiter.CapacityError
-	if !errors.Is(err, limiter.ErrExceedsCapacity) || !errors.As(err, &ce) || ce.Kind != limiter.OutputTokens || ce.Need != 2000 || ce.Limit != 1000 {
-		t.Fatalf("err = %v, want CapacityError{output_tokens 2000 > 1000}", err)
+	if !errors.Is(err, limiter.ErrExceedsCapacity) || !errors.As(err, &ce) || ce.Kind != limiter.Tokens || ce.Need != 2000 || ce.Limit != 1000 {
+		t.Fatalf("err = %v, want CapacityError{tokens 2000 > 1000}", err)
 	}
+}
+
+// A cost larger than a bucket is an estimate: it is admitted once the
+// bucket is full, taking it into debt, and the next request waits for the
+// debt to be repaid.
+func TestOversizeEstimateAdmittedWhenBucketFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := limiter.New(limiter.WithLimits(limiter.Limits{InputTokens: 1000}), limiter.WithWindow(time.Second))
+		defer l.Close()
+		r := acquire(t, l, "k", limiter.Request{InputTokens: 100})
+		r.Release()
+		start := time.Now()
+		big := acquire(t, l, "k", limiter.Request{InputTokens: 1500})
+		if waited, reason := big.Waited(); reason != limiter.ReasonInputTokens || waited != 100*time.Millisecond {
+			t.Fatalf("oversized request waited %v for %q; want 100ms for input_tokens (the bucket to refill)", waited, reason)
+		}
+		big.Release()
+		if used := l.StatsFor("k").Used[limiter.InputTokens]; used != 1500 {
+			t.Fatalf("used %v after the oversized request, want 1500 (500 of debt)", used)
+		}
+		next := acquire(t, l, "k", limiter.Request{InputTokens: 1})
+		next.Release()
+		// 100ms to fill, then 501 tokens of debt and need: 501ms.
+		if el := time.Since(start); el != 601*time.Millisecond {
+			t.Fatalf("the request after an oversized one went after %v, want 601ms (the debt repaid)", el)
+		}
+	})
 }
 
 func TestSettleCorrectsEstimate(t *testing.T) {

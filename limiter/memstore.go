@@ -154,37 +154,33 @@ func (mk *memKey) stateInto(st *State) {
 // Reserve implements Store.
 func (s *MemoryStore) Reserve(_ context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error) {
 	var d Decision
-	var err error
-	d.OK, d.RetryAt, d.Reason, err = s.key(key).reserve(&d.State, true, c, p, now)
-	return d, err
+	d.OK, d.RetryAt, d.Reason = s.key(key).reserve(&d.State, true, c, p, now)
+	return d, nil
 }
 
 // reserve is Reserve writing the key's state into st. The Limiter calls it
 // directly with its own copy of the state and full false: then only what
 // the limiter reads between store calls is written (levelsInto), because
 // copying a whole State on every acquire shows in its cost.
-func (mk *memKey) reserve(st *State, full bool, c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason, err error) {
+func (mk *memKey) reserve(st *State, full bool, c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason) {
 	mk.mu.Lock()
-	ok, retryAt, reason, err = mk.decide(c, p, now)
+	ok, retryAt, reason = mk.decide(c, p, now)
 	if full {
 		mk.stateInto(st)
 	} else {
 		mk.levelsInto(st)
 	}
 	mk.mu.Unlock()
-	return ok, retryAt, reason, err
+	return ok, retryAt, reason
 }
 
-// decide is Reserve's decision. mk.mu must be held.
-func (mk *memKey) decide(c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason, err error) {
+// decide is Reserve's decision. mk.mu must be held. A cost larger than a
+// bucket's limit waits for the bucket to be full and is then charged in
+// full (see Store).
+func (mk *memKey) decide(c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason) {
 	mk.sync(p, now)
-	for i := range mk.b {
-		if l := int64(mk.b[i].limit); l > 0 && c[i] > l {
-			return false, time.Time{}, ReasonNone, &CapacityError{Kind: Kind(i), Need: c[i], Limit: l}
-		}
-	}
 	if now.Before(mk.cooldown) {
-		return false, mk.cooldown, ReasonCooldown, nil
+		return false, mk.cooldown, ReasonCooldown
 	}
 	var worst time.Duration
 	for i := range mk.b {
@@ -193,12 +189,12 @@ func (mk *memKey) decide(c Cost, p *Policy, now time.Time) (ok bool, retryAt tim
 		}
 	}
 	if worst > 0 {
-		return false, now.Add(worst), reason, nil
+		return false, now.Add(worst), reason
 	}
 	for i := range mk.b {
 		mk.b[i].add(-float64(c[i]))
 	}
-	return true, time.Time{}, ReasonNone, nil
+	return true, time.Time{}, ReasonNone
 }
 
 // Adjust implements Store.

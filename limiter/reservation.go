@@ -14,8 +14,9 @@ type Reservation struct {
 	// class: its allocation is the largest single cost of an acquire.
 	l  *Limiter
 	ks *keyState
-	// slow holds what only an acquire that waited needs: its queue entry
-	// and wait times. Most acquires never wait and never allocate it.
+	// slow holds what only some acquires need: the queue entry and wait
+	// times of one that waited, the prompt prefixes of one that has them.
+	// Most acquires never allocate it.
 	slow *waited
 	// cal is the model's token-estimate calibration when the input tokens
 	// were estimated from bytes (nil when the caller gave them).
@@ -34,11 +35,11 @@ type Reservation struct {
 	inUnacked bool
 }
 
-// waited is the part of a Reservation that only an acquire that waited
-// needs.
+// waited is the part of a Reservation that only some acquires need.
 type waited struct {
-	w     waiter
-	waits [6]time.Duration // by index in Reasons
+	w        waiter
+	waits    [6]time.Duration // by index in Reasons
+	prefixes []Prefix         // Request.Prefixes, learned from at Settle
 }
 
 // waitState returns r's wait record, allocating it on first use.
@@ -69,13 +70,19 @@ type Usage struct {
 	// cached or not; they calibrate the bytes-per-token estimate. 0 means
 	// InputTokens.
 	PromptTokens int64
+	// CacheReadTokens and CacheWriteTokens are the prompt tokens the
+	// provider read from its prompt cache and wrote to it (Anthropic's
+	// cache_read_input_tokens and cache_creation_input_tokens). Their sum
+	// is the size of the request's longest cached prefix, which the
+	// limiter learns for Request.Prefixes.
+	CacheReadTokens, CacheWriteTokens int64
 }
 
 // Key returns the key the reservation was made under.
 func (r *Reservation) Key() string { return r.ks.key }
 
 // Cost returns what was reserved: one request, the estimated input tokens,
-// max_tokens as output, and their sum as tokens.
+// the estimated output tokens (see OutputRule), and their sum as tokens.
 func (r *Reservation) Cost() Cost { return r.cost }
 
 // Waited returns how long Acquire waited in total and the reason it waited
@@ -105,14 +112,15 @@ func (r *Reservation) addWait(reason Reason, d time.Duration) {
 }
 
 // Settle corrects the reservation to what the request really spent —
-// refunding unused max_tokens, charging an underestimated input — releases
-// its slot and calibrates the model's token estimate. Anthropic does the same
-// at the end of a request: OTPM is estimated from max_tokens at the start and
-// adjusted when the response completes.
+// refunding an overestimate, charging an underestimate, into debt if need
+// be, as the provider does — releases its slot, and learns from the usage:
+// the model's input estimate, the key's output estimate and which of the
+// request's prompt prefixes the provider now holds cached.
 func (r *Reservation) Settle(u Usage) error {
 	if !r.ended.CompareAndSwap(false, true) {
 		return nil
 	}
+	r.learn(u)
 	if p := max(u.PromptTokens, u.InputTokens); r.cal != nil && p > 0 && r.bytes > 0 {
 		r.cal.add(r.bytes, p)
 	}
@@ -134,6 +142,17 @@ func (r *Reservation) Settle(u Usage) error {
 	err := r.store(delta)
 	r.release(true, false)
 	return err
+}
+
+// learn records what u says about the key's outputs and cached prefixes.
+func (r *Reservation) learn(u Usage) {
+	ks := r.ks
+	ks.mu.Lock()
+	ks.out.add(u.OutputTokens)
+	if r.slow != nil && len(r.slow.prefixes) > 0 {
+		r.l.learnPrefixes(ks, r.slow.prefixes, u.CacheReadTokens+u.CacheWriteTokens, r.start)
+	}
+	ks.mu.Unlock()
 }
 
 // Release releases the slot and keeps the estimate as the charge, for a

@@ -17,8 +17,10 @@ import (
 //   - Reserve is atomic across all of a key's buckets: either every bucket
 //     is charged c, or none is. It charges nothing while the key is cooling
 //     down, and nothing when any bucket lacks tokens; it then says when to
-//     try again and why. A cost larger than a bucket's limit returns a
-//     *CapacityError at once.
+//     try again and why. A cost larger than a bucket's limit is charged
+//     when that bucket is full, taking it into debt: the cost is an
+//     estimate, and the provider, not the store, judges whether a request
+//     is too large (its 429 is the evidence).
 //   - Adjust applies a signed correction (settle: the real usage minus the
 //     reservation; cancel: minus the whole reservation). A bucket may go
 //     below zero (debt) and never goes above its limit.

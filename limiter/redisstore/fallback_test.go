@@ -165,7 +165,7 @@ func TestFailureModes(t *testing.T) {
 	}
 }
 
-func TestLocalModeChargesOversizeRequestTheWholeShare(t *testing.T) {
+func TestLocalModeAdmitsOversizeRequestIntoDebt(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := newClient(t, srv)
 	st := newStore(t, rdb, redisstore.WithReplicas(4))
@@ -176,11 +176,13 @@ func TestLocalModeChargesOversizeRequestTheWholeShare(t *testing.T) {
 	if err != nil || !d.OK {
 		t.Fatalf("reserve: %+v %v", d, err)
 	}
-	if lvl := d.State.Buckets[limiter.InputTokens].Level; lvl != 0 {
-		t.Fatalf("level = %v, want the share spent", lvl)
+	if lvl := d.State.Buckets[limiter.InputTokens].Level; lvl != -350 {
+		t.Fatalf("level = %v, want the share (250) less 600: -350", lvl)
 	}
-	if _, err := st.Reserve(context.Background(), "k", limiter.Cost{1, 1001, 0, 0}, p, time.Now()); !errors.Is(err, limiter.ErrExceedsCapacity) {
-		t.Fatalf("reserve larger than the quota: %v, want ErrExceedsCapacity", err)
+	// The share is spent: a request larger than the quota waits for it to
+	// be full again (an hour's window) rather than fail.
+	if d, err := st.Reserve(context.Background(), "k", limiter.Cost{1, 1001, 0, 0}, p, time.Now()); err != nil || d.OK || d.Reason != limiter.ReasonInputTokens {
+		t.Fatalf("reserve larger than the quota: %+v %v, want a wait for input_tokens", d, err)
 	}
 }
 

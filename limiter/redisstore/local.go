@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"math"
 	"time"
 
@@ -65,20 +64,9 @@ func (s *Store) seed(ctx context.Context, key string, lp *limiter.Policy, now ti
 func (s *Store) localReserve(ctx context.Context, key string, c limiter.Cost, p *limiter.Policy, now time.Time) (limiter.Decision, error) {
 	lp := s.localPolicy(p)
 	s.seed(ctx, key, lp, now)
-	for range limiter.NumKinds + 1 {
-		d, err := s.local.Reserve(ctx, key, c, lp, now)
-		var ce *limiter.CapacityError
-		if !errors.As(err, &ce) {
-			return d, err
-		}
-		// A request that fits the quota but not this process's share of it
-		// is charged the whole share instead of being refused.
-		if float64(ce.Need) > math.Ceil(float64(ce.Limit)/s.cfg.share) {
-			return d, err
-		}
-		c[ce.Kind] = ce.Limit
-	}
-	return limiter.Decision{}, errors.New("redisstore: local reserve did not converge")
+	// A request larger than this process's share of a bucket waits for the
+	// share to be full and takes it into debt, as any oversized cost does.
+	return s.local.Reserve(ctx, key, c, lp, now)
 }
 
 func (s *Store) localAdjust(ctx context.Context, key string, delta limiter.Cost, p *limiter.Policy, now time.Time) error {

@@ -38,9 +38,8 @@ var (
 
 // Verdicts of the reserve script.
 const (
-	verdictOK       = 0
-	verdictDenied   = 1
-	verdictCapacity = 2
+	verdictOK     = 0
+	verdictDenied = 1
 )
 
 // cooldownReason is the reason index the reserve script uses for a
@@ -91,7 +90,7 @@ func parseReply(v any, now time.Time) (reply, error) {
 }
 
 // decision turns a reserve reply into the limiter's Decision.
-func (r *reply) decision(c limiter.Cost, now time.Time) (limiter.Decision, error) {
+func (r *reply) decision(now time.Time) (limiter.Decision, error) {
 	d := limiter.Decision{State: r.state}
 	switch r.verdict {
 	case verdictOK:
@@ -102,9 +101,6 @@ func (r *reply) decision(c limiter.Cost, now time.Time) (limiter.Decision, error
 		if r.a != cooldownReason {
 			d.Reason = limiter.ReasonFor(limiter.Kind(r.a))
 		}
-	case verdictCapacity:
-		k := limiter.Kind(r.a)
-		return d, &limiter.CapacityError{Kind: k, Need: c[k], Limit: r.b}
 	default:
 		return d, fmt.Errorf("redisstore: unknown verdict %d", r.verdict)
 	}

@@ -99,7 +99,7 @@ func (s *Store) Reserve(ctx context.Context, key string, c limiter.Cost, p *limi
 			return err
 		}
 		s.remember(key, &r.state)
-		d, derr = r.decision(c, now)
+		d, derr = r.decision(now)
 		return nil
 	})
 	switch {

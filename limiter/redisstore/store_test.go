@@ -71,22 +71,35 @@ func TestAdjustRefundsAndCharges(t *testing.T) {
 	}
 }
 
-func TestReserveLargerThanCapacityFailsAtOnce(t *testing.T) {
+// A cost larger than a bucket is an estimate the provider may still
+// accept: it waits for the bucket to be full, then takes it into debt.
+func TestReserveLargerThanCapacityWaitsForFullThenDebts(t *testing.T) {
 	srv := redistest.Start(t)
 	st := newStore(t, newClient(t, srv))
 	p := policy(time.Minute, limiter.Limits{Requests: 10, InputTokens: 1000})
+	ctx := context.Background()
 
-	_, err := st.Reserve(context.Background(), "k", limiter.Cost{1, 1001, 0, 0}, p, time.Now())
-	var ce *limiter.CapacityError
-	if !errors.As(err, &ce) || !errors.Is(err, limiter.ErrExceedsCapacity) {
-		t.Fatalf("err = %v, want a *CapacityError", err)
+	if d, err := st.Reserve(ctx, "k", limiter.Cost{1, 100, 0, 0}, p, time.Now()); err != nil || !d.OK {
+		t.Fatalf("small reserve: %+v %v", d, err)
 	}
-	if ce.Kind != limiter.InputTokens || ce.Need != 1001 || ce.Limit != 1000 {
-		t.Fatalf("CapacityError = %+v", ce)
+	d, err := st.Reserve(ctx, "k", limiter.Cost{1, 1500, 0, 0}, p, time.Now())
+	if err != nil || d.OK || d.Reason != limiter.ReasonInputTokens {
+		t.Fatalf("oversized reserve with the bucket not full: %+v %v, want a wait for input_tokens", d, err)
 	}
-	s, _ := st.State(context.Background(), "k", p, time.Now())
-	if s.Buckets[limiter.Requests].Level != 10 {
-		t.Fatalf("a rejected reserve charged requests: level %v", s.Buckets[limiter.Requests].Level)
+	// The wait is for the 100 tokens missing to a full bucket: 6 s of a minute.
+	if w := time.Until(d.RetryAt); w > 6500*time.Millisecond || w < 4*time.Second {
+		t.Fatalf("wait %v, want about 6s (the bucket refilled to full)", w)
+	}
+	// Refund the small reservation instead of waiting for the refill.
+	if err := st.Adjust(ctx, "k", limiter.Cost{0, -100, 0, 0}, p, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	d, err = st.Reserve(ctx, "k", limiter.Cost{1, 1500, 0, 0}, p, time.Now())
+	if err != nil || !d.OK {
+		t.Fatalf("oversized reserve with the bucket full: %+v %v, want it charged", d, err)
+	}
+	if lvl := d.State.Buckets[limiter.InputTokens].Level; lvl > -499 || lvl < -501 {
+		t.Fatalf("level %v, want -500 (debt)", lvl)
 	}
 }
 

@@ -1,0 +1,149 @@
+package limiter_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sluicehq/sluice/limiter"
+)
+
+// Anthropic counts output as generated: max_tokens above the output limit
+// is admitted, and what is reserved is learned from the key's responses —
+// the 90th percentile of the recent ones, never above max_tokens.
+func TestOutputEstimateLearnedNotMaxTokens(t *testing.T) {
+	l := limiter.New(limiter.WithLimits(limiter.Limits{OutputTokens: 8000}), limiter.WithWindow(time.Hour))
+	defer l.Close()
+	req := limiter.Request{Model: "m", MaxOutputTokens: 16000}
+	r := acquire(t, l, "k", req)
+	if got := r.Cost()[limiter.OutputTokens]; got != 1024 {
+		t.Fatalf("first reservation's output %d, want the default 1024 (nothing learned)", got)
+	}
+	_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 30})
+	for i := range 20 {
+		r = acquire(t, l, "k", req)
+		out := int64(30)
+		if i == 0 {
+			out = 3000 // one long answer among short ones
+		}
+		_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: out})
+	}
+	r = acquire(t, l, "k", req)
+	if got := r.Cost()[limiter.OutputTokens]; got != 30 {
+		t.Fatalf("output reserved %d after 21 answers of 30 tokens and one of 3000, want 30 (the 90th percentile)", got)
+	}
+	r.Release()
+	r = acquire(t, l, "k", limiter.Request{Model: "m", MaxOutputTokens: 20})
+	if got := r.Cost()[limiter.OutputTokens]; got != 20 {
+		t.Fatalf("output reserved %d with max_tokens 20, want 20 (bounded by max_tokens)", got)
+	}
+	r.Release()
+	// A response far longer than the estimate takes the bucket into debt.
+	r = acquire(t, l, "k", req)
+	_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 12000})
+	if rem := l.StatsFor("k").Remaining[limiter.OutputTokens]; rem > -4000 {
+		t.Fatalf("output level %v after a 12000-token answer, want below -4000 (debt)", rem)
+	}
+}
+
+// The input reserved is what the provider counts: a prompt prefix it
+// reported cached is not reserved again until its TTL runs out, and a
+// response that reports no caching corrects the guess at once.
+func TestCachedPrefixNotReserved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A minute's window: the TTLs are the provider's own.
+		l := limiter.New(limiter.WithLimits(limiter.Limits{InputTokens: 1 << 30}))
+		defer l.Close()
+		prefixes := []limiter.Prefix{{Hash: 1, Bytes: 40000, TTL: 5 * time.Minute}, {Hash: 2, Bytes: 80000, TTL: 5 * time.Minute}}
+		req := limiter.Request{Model: "m", InputTokens: 20400, Prefixes: prefixes}
+		r := acquire(t, l, "k", req)
+		if got := r.Cost()[limiter.InputTokens]; got != 20400 {
+			t.Fatalf("first call reserved %d input tokens, want all 20400 (it writes the cache)", got)
+		}
+		_ = r.Settle(limiter.Usage{InputTokens: 20400, CacheWriteTokens: 20000})
+		r = acquire(t, l, "k", req)
+		if got := r.Cost()[limiter.InputTokens]; got != 400 {
+			t.Fatalf("second call reserved %d, want 400 (20000 cached)", got)
+		}
+		_ = r.Settle(limiter.Usage{InputTokens: 400, CacheReadTokens: 20000})
+
+		// A request sharing only the first breakpoint's prefix: its share.
+		r = acquire(t, l, "k", limiter.Request{Model: "m", InputTokens: 20400, Prefixes: []limiter.Prefix{prefixes[0], {Hash: 3, Bytes: 80000, TTL: 5 * time.Minute}}})
+		if got := r.Cost()[limiter.InputTokens]; got != 10400 {
+			t.Fatalf("call sharing the first prefix reserved %d, want 10400", got)
+		}
+		r.Release()
+
+		time.Sleep(5*time.Minute + time.Second) // the TTL runs out
+		r = acquire(t, l, "k", req)
+		if got := r.Cost()[limiter.InputTokens]; got != 20400 {
+			t.Fatalf("after the TTL reserved %d, want all 20400", got)
+		}
+		// The provider did not cache (say, the prefix was too short):
+		// forgotten at once.
+		_ = r.Settle(limiter.Usage{InputTokens: 20400})
+		r = acquire(t, l, "k", req)
+		if got := r.Cost()[limiter.InputTokens]; got != 20400 {
+			t.Fatalf("after an uncached answer reserved %d, want all 20400", got)
+		}
+		r.Release()
+	})
+}
+
+// A token wait is an estimate: a call whose deadline it would outlast is
+// sent, into debt, rather than refused; the requests limit is a count and
+// still refuses.
+func TestDeadlineRefusesOnlyCertainWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := limiter.New(limiter.WithLimits(limiter.Limits{Requests: 3, InputTokens: 1000}))
+		defer l.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r := acquire(t, l, "k", limiter.Request{InputTokens: 1000})
+		r.Release()
+		start := time.Now()
+		r, err := l.Acquire(ctx, "k", limiter.Request{InputTokens: 900})
+		if err != nil {
+			t.Fatalf("token wait of a minute with a 1s deadline: %v, want admitted", err)
+		}
+		if time.Since(start) != 0 {
+			t.Fatalf("admitted after %v, want at once", time.Since(start))
+		}
+		r.Release()
+		if rem := l.StatsFor("k").Remaining[limiter.InputTokens]; rem > -899 {
+			t.Fatalf("input level %v, want -900 (debt)", rem)
+		}
+		r = acquire(t, l, "k", limiter.Request{InputTokens: 1})
+		r.Release()
+		_, err = l.Acquire(ctx, "k", limiter.Request{InputTokens: 1})
+		var we *limiter.WaitError
+		if !errors.As(err, &we) || we.Reason != limiter.ReasonRequests {
+			t.Fatalf("fourth request within the minute: %v, want a requests WaitError", err)
+		}
+	})
+}
+
+// Remaining counts rounded to a thousand are read as the top of what they
+// may stand for: a header of 0 does not make the limiter hold back the
+// last few hundred tokens of a bucket.
+func TestRoundedRemainingReadAsUpperBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := limiter.New()
+		defer l.Close()
+		ctx := context.Background()
+		r := acquire(t, l, "k", limiter.Request{InputTokens: 100, MaxOutputTokens: 10})
+		_ = r.Observe(ctx, limiter.Observation{limiter.InputTokens: {Limit: 30000, Remaining: 0, HasRemaining: true, Rounding: 1000}})
+		_ = r.Settle(limiter.Usage{InputTokens: 100, OutputTokens: 10})
+		if rem := l.StatsFor("k").Remaining[limiter.InputTokens]; rem != 500 {
+			t.Fatalf("level %v after a rounded 0, want 500", rem)
+		}
+		r = acquire(t, l, "k", limiter.Request{InputTokens: 100, MaxOutputTokens: 10})
+		_ = r.Observe(ctx, limiter.Observation{limiter.InputTokens: {Limit: 30000, Remaining: 212, HasRemaining: true, Rounding: 1000}})
+		r.Release()
+		if rem := l.StatsFor("k").Remaining[limiter.InputTokens]; rem != 212 {
+			t.Fatalf("level %v after an exact 212, want 212", rem)
+		}
+	})
+}
