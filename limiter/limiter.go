@@ -388,7 +388,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 			timer.Stop()
 		}
 	}()
-	force := false                               // admit past the token buckets (see below)
+	force := false                                // admit past the token buckets (see below)
 	for first := r.slow == nil; ; first = false { // a queued acquire reads the clock anew
 		if !first {
 			now, _ = clock()
