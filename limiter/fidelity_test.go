@@ -56,7 +56,7 @@ func TestCachedPrefixNotReserved(t *testing.T) {
 		// A minute's window: the TTLs are the provider's own.
 		l := limiter.New(limiter.WithLimits(limiter.Limits{InputTokens: 1 << 30}))
 		defer l.Close()
-		prefixes := []limiter.Prefix{{Hash: 1, Bytes: 40000, TTL: 5 * time.Minute}, {Hash: 2, Bytes: 80000, TTL: 5 * time.Minute}}
+		prefixes := []limiter.Prefix{{Hash: 1, Bytes: 40000, TTL: 5 * time.Minute, Breakpoint: true}, {Hash: 2, Bytes: 80000, TTL: 5 * time.Minute, Breakpoint: true}}
 		req := limiter.Request{Model: "m", InputTokens: 20400, Prefixes: prefixes}
 		r := acquire(t, l, "k", req)
 		if got := r.Cost()[limiter.InputTokens]; got != 20400 {
@@ -70,7 +70,7 @@ func TestCachedPrefixNotReserved(t *testing.T) {
 		_ = r.Settle(limiter.Usage{InputTokens: 400, CacheReadTokens: 20000})
 
 		// A request sharing only the first breakpoint's prefix: its share.
-		r = acquire(t, l, "k", limiter.Request{Model: "m", InputTokens: 20400, Prefixes: []limiter.Prefix{prefixes[0], {Hash: 3, Bytes: 80000, TTL: 5 * time.Minute}}})
+		r = acquire(t, l, "k", limiter.Request{Model: "m", InputTokens: 20400, Prefixes: []limiter.Prefix{prefixes[0], {Hash: 3, Bytes: 80000, TTL: 5 * time.Minute, Breakpoint: true}}})
 		if got := r.Cost()[limiter.InputTokens]; got != 10400 {
 			t.Fatalf("call sharing the first prefix reserved %d, want 10400", got)
 		}

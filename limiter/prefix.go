@@ -18,6 +18,11 @@ type Prefix struct {
 	// so a limiter whose window is compressed for a test keeps the
 	// provider's proportions.
 	TTL time.Duration
+	// Breakpoint marks a prefix the provider writes to its cache (a block
+	// with cache_control). The others are boundaries at which it looks
+	// for a prefix written before: the limiter looks them all up and
+	// learns only the breakpoints.
+	Breakpoint bool
 }
 
 // maxPrefixes bounds the prefixes a key remembers: agents reuse a handful
@@ -41,9 +46,10 @@ func (ks *keyState) cachedTokens(ps []Prefix, mono int64) int64 {
 	return 0
 }
 
-// learnPrefixes records what a response's usage says about ps: cached
-// (read or written) is the tokens up to the last breakpoint, which the
-// provider has now cached; earlier breakpoints get their share by size.
+// learnPrefixes records what a response's usage says about the
+// breakpoints of ps: cached (read or written) is the tokens up to the last
+// breakpoint, which the provider has now cached; earlier breakpoints get
+// their share by size.
 // cached 0 means the provider cached nothing (a prefix below its minimum
 // size, say), and the prefixes are forgotten: a wrong guess lasts one
 // response. since is when the request was sent (monotonic ns): the
@@ -61,8 +67,16 @@ func (l *Limiter) learnPrefixes(ks *keyState, ps []Prefix, cached, since int64) 
 	if ks.prefixes == nil {
 		ks.prefixes = make(map[uint64]prefixEntry)
 	}
-	last := ps[len(ps)-1].Bytes
+	var last int64
 	for _, p := range ps {
+		if p.Breakpoint {
+			last = p.Bytes
+		}
+	}
+	for _, p := range ps {
+		if !p.Breakpoint {
+			continue
+		}
 		tokens := cached
 		if last > 0 && p.Bytes < last {
 			tokens = cached * p.Bytes / last

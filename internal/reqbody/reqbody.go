@@ -26,6 +26,10 @@ type Fields struct {
 	IncludeUsage bool
 	// Size is the body length in bytes.
 	Size int64
+	// CacheControl is set when the body holds a "cache_control" key (or
+	// string) anywhere: Anthropic prompt caching may apply, and
+	// CachePrefixes is worth its cost.
+	CacheControl bool
 }
 
 // ErrNotJSON reports a body that is not a JSON object.
@@ -38,7 +42,7 @@ var ErrNotJSON = errors.New("reqbody: body is not a JSON object")
 func Extract(b []byte) (Fields, error) {
 	s := scanner{buf: b}
 	f, err := s.object()
-	f.Size = int64(len(b))
+	f.Size, f.CacheControl = int64(len(b)), s.cache
 	return f, err
 }
 
@@ -59,7 +63,7 @@ func ExtractReader(r io.Reader) (Fields, error) {
 			s.err = cerr
 		}
 	}
-	f.Size = s.consumed + int64(len(s.buf))
+	f.Size, f.CacheControl = s.consumed+int64(len(s.buf)), s.cache
 	if s.err != nil && s.err != io.EOF {
 		return f, errors.Join(ErrNotJSON, s.err)
 	}

@@ -96,14 +96,90 @@ func bigBody(n int) []byte {
 }
 
 // reference decodes b with encoding/json: the oracle for the fuzzer.
+// duplicateKeys reports whether the top-level object repeats a key, which
+// JSON leaves undefined (encoding/json keeps the last, the scanner the
+// last it can use).
+func duplicateKeys(b []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if _, err := d.Token(); err != nil {
+		return false
+	}
+	seen := map[string]bool{}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return false
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return true
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if d.Decode(&v) != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// skipped reports whether the value of top-level key k is one the scanner
+// skips, holding the string "cache_control" (as a key or a value).
+func skipped(k string, v json.RawMessage) bool {
+	switch {
+	case k == "model" && v[0] == '"',
+		(k == "max_tokens" || k == "max_completion_tokens" || k == "max_output_tokens") && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'),
+		k == "stream" && (v[0] == 't' || v[0] == 'f'):
+		return false
+	case k == "stream_options" && v[0] == '{':
+		var so map[string]json.RawMessage
+		_ = json.Unmarshal(v, &so)
+		for sk, sv := range so {
+			if !(sk == "include_usage" && (sv[0] == 't' || sv[0] == 'f')) && holds(sv) {
+				return true
+			}
+		}
+		return false
+	}
+	return holds(v)
+}
+
+// holds reports whether v holds the string "cache_control" anywhere.
+func holds(v json.RawMessage) bool {
+	var x any
+	_ = json.Unmarshal(v, &x)
+	var walk func(any) bool
+	walk = func(x any) bool {
+		switch x := x.(type) {
+		case string:
+			return x == "cache_control"
+		case []any:
+			for _, e := range x {
+				if walk(e) {
+					return true
+				}
+			}
+		case map[string]any:
+			for k, e := range x {
+				if k == "cache_control" || walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(x)
+}
+
 func reference(b []byte) (Fields, bool) {
 	var top map[string]json.RawMessage
-	if json.Unmarshal(b, &top) != nil || top == nil {
+	if json.Unmarshal(b, &top) != nil || top == nil || duplicateKeys(b) {
 		return Fields{}, false
 	}
 	f := Fields{Size: int64(len(b))}
 	aliases := 0
 	for k, v := range top {
+		f.CacheControl = f.CacheControl || k == "cache_control" || skipped(k, v)
 		switch k {
 		case "model":
 			var s string

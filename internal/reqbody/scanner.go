@@ -14,6 +14,9 @@ type scanner struct {
 	store    []byte // buffer r reads into
 	consumed int64  // bytes of r before buf
 	err      error  // sticky read error (io.EOF at the end)
+	// cache is set when a skipped value holds the string "cache_control"
+	// (Fields.CacheControl).
+	cache bool
 }
 
 // more makes buf[pos] readable; false at the end of input. It is split
@@ -142,6 +145,8 @@ func (s *scanner) field(f *Fields, k []byte) bool {
 			f.Stream = v
 			return ok
 		}
+	case "cache_control": // automatic caching: a breakpoint on the last block
+		s.cache = true
 	case "stream_options":
 		if c, ok := s.ws(); ok && c == '{' {
 			return s.streamOptions(f)
@@ -348,8 +353,13 @@ func (s *scanner) skip() bool {
 		switch c {
 		case '"':
 			s.pos++
-			if _, ok := s.str(nil, -1); !ok {
+			var small [len("cache_control")]byte
+			v, ok := s.str(small[:0], len(small))
+			if !ok {
 				return false
+			}
+			if string(v) == "cache_control" {
+				s.cache = true
 			}
 		case '{', '[':
 			s.pos++
