@@ -225,7 +225,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reserv
 	now, mono := clock()
 	l.maybeSweep(now, mono)
 	ks := l.lockState(key, mono)
-	r := &Reservation{l: l, ks: ks, bytes: req.InputBytes, start: mono}
+	r := &Reservation{l: l, ks: ks, bytes: req.InputBytes, start: mono, rule: req.Output}
 	r.cost, r.cal = l.cost(ks, req, mono)
 	if len(req.Prefixes) > 0 {
 		r.waitState().prefixes = req.Prefixes

@@ -33,6 +33,7 @@ type Reservation struct {
 	// provider-reported level already counts the request.
 	charged   [NumKinds]bool
 	inUnacked bool
+	rule      OutputRule // Request.Output
 }
 
 // waited is the part of a Reservation that only some acquires need.
@@ -128,9 +129,16 @@ func (r *Reservation) Settle(u Usage) error {
 	delta := Cost{0, u.InputTokens - c[InputTokens], u.OutputTokens - c[OutputTokens],
 		u.InputTokens + u.OutputTokens - c[Tokens]}
 	// A bucket learned while this request was in flight never charged it,
-	// but its level came from the provider, who charged the real input and
-	// max_tokens as output: correct only the output.
+	// but its level came from the provider, who had counted the real
+	// input. Under OutputAtMaxTokens it had counted max_tokens as output:
+	// correct it to the real count. Under OutputAsGenerated it counted the
+	// output only as far as it was generated when the headers left (all of
+	// it for a whole response, none for a stream): charge it all, erring
+	// on the side that cannot cause a 429.
 	outDelta := u.OutputTokens - c[OutputTokens]
+	if r.rule == OutputAsGenerated {
+		outDelta = u.OutputTokens
+	}
 	for _, k := range []Kind{InputTokens, OutputTokens, Tokens} {
 		if !r.charged[k] {
 			delta[k] = 0

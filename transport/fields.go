@@ -2,12 +2,14 @@ package transport
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/reqbody"
 	"github.com/sluicehq/sluice/internal/usage"
+	"github.com/sluicehq/sluice/limiter"
 )
 
 // callKey carries the callState of a logical call from the meter (the
@@ -20,6 +22,9 @@ type callKey struct{}
 // attempts' bodies (so the body is scanned once, not once per layer).
 type callState struct {
 	fields reqbody.Fields
+
+	prefixOnce sync.Once
+	prefixes   []limiter.Prefix // requestPrefixes, computed once per call
 
 	tapped atomic.Bool // the limit layer scans the attempts' 2xx bodies
 
@@ -75,4 +80,33 @@ func requestFields(req *http.Request) reqbody.Fields {
 	defer rc.Close()
 	f, _ := reqbody.ExtractReader(rc)
 	return f
+}
+
+// requestPrefixes returns the cacheable prompt prefixes of req's body
+// (reqbody.CachePrefixes), once per logical call when the meter shares its
+// state: reading them decodes the whole body, which only a body holding
+// cache_control pays for.
+func requestPrefixes(req *http.Request, f reqbody.Fields) []limiter.Prefix {
+	cs := callFrom(req.Context())
+	if cs == nil {
+		return readPrefixes(req, f.Model)
+	}
+	cs.prefixOnce.Do(func() { cs.prefixes = readPrefixes(req, f.Model) })
+	return cs.prefixes
+}
+
+func readPrefixes(req *http.Request, model string) []limiter.Prefix {
+	if req.GetBody == nil {
+		return nil
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil
+	}
+	return reqbody.CachePrefixes(b, model)
 }

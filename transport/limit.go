@@ -67,10 +67,18 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	f := requestFields(req) // from the meter's context, or a copy of the body
 	key := t.key(req, f)
-	start := time.Now()
-	res, err := t.l.Acquire(ctx, key, limiter.Request{
+	kind, api := provider.Detect(req)
+	lr := limiter.Request{
 		Model: f.Model, InputBytes: f.Size, MaxOutputTokens: f.MaxTokens, Priority: limiter.PriorityFrom(ctx),
-	})
+	}
+	switch {
+	case kind == provider.OpenAI:
+		lr.Output = limiter.OutputAtMaxTokens // TPM counts max_tokens at admission
+	case f.CacheControl && api == provider.APIMessages && !provider.CountsCacheReads(f.Model):
+		lr.Prefixes = requestPrefixes(req, f)
+	}
+	start := time.Now()
+	res, err := t.l.Acquire(ctx, key, lr)
 	t.inst.acquired(ctx, key, f.Model, start, res, err)
 	if err != nil {
 		return nil, err
@@ -80,8 +88,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		res.Cancel()
 		return nil, err
 	}
-	t.observe(ctx, key, res, resp)
-	kind, api := provider.Detect(req)
+	t.observe(ctx, key, kind, res, resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
 		cs := callFrom(ctx)
 		if cs != nil {
@@ -91,7 +98,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if cs != nil {
 				cs.publish(u, err)
 			}
-			settle(res, kind, u, err)
+			settle(res, kind, f.Model, u, err)
 		})
 		return resp, nil
 	}
@@ -109,7 +116,12 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // observe hands the response's rate-limit headers to the limiter and starts
 // a cool-down when a 429 or 529 names a server delay.
-func (t *limitTransport) observe(ctx context.Context, key string, res *limiter.Reservation, resp *http.Response) {
+//
+// Anthropic rounds its remaining token counts to the nearest thousand, and
+// its tokens-* headers show the most restrictive limit in effect, not a
+// bucket of their own: they are dropped when input and output limits are
+// reported, so they never bind before those do.
+func (t *limitTransport) observe(ctx context.Context, key string, kind provider.Kind, res *limiter.Reservation, resp *http.Response) {
 	now := time.Now()
 	var o limiter.Observation
 	if rl, ok := provider.ParseRateLimits(resp.Header, now); ok {
@@ -117,6 +129,14 @@ func (t *limitTransport) observe(ctx context.Context, key string, res *limiter.R
 		o[limiter.InputTokens] = reading(rl.InputTokens)
 		o[limiter.OutputTokens] = reading(rl.OutputTokens)
 		o[limiter.Tokens] = reading(rl.Tokens)
+		if kind == provider.Anthropic {
+			for _, k := range [...]limiter.Kind{limiter.InputTokens, limiter.OutputTokens, limiter.Tokens} {
+				o[k].Rounding = 1000
+			}
+			if rl.InputTokens.Limit > 0 || rl.OutputTokens.Limit > 0 {
+				o[limiter.Tokens] = limiter.Reading{}
+			}
+		}
 	}
 	_ = res.Observe(ctx, o)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529 {
@@ -131,9 +151,10 @@ func reading(r provider.RateLimit) limiter.Reading {
 }
 
 // settle ends a 2xx reservation with the usage the response reported.
-// Anthropic's ITPM counts input_tokens and cache_creation_input_tokens, not
-// cache reads; the estimate is calibrated on every input token the body held.
-func settle(res *limiter.Reservation, kind provider.Kind, u usage.Usage, err error) {
+// Anthropic's ITPM counts input_tokens and cache_creation_input_tokens, and
+// cache reads only for the few models that count them; the estimate is
+// calibrated on every input token the body held.
+func settle(res *limiter.Reservation, kind provider.Kind, model string, u usage.Usage, err error) {
 	if !u.Known || err != nil || u.InputTokens+u.OutputTokens == 0 {
 		// No usage, or a stream cut off before its final count: keep the
 		// estimate, since the provider charged something.
@@ -141,9 +162,13 @@ func settle(res *limiter.Reservation, kind provider.Kind, u usage.Usage, err err
 		return
 	}
 	lu := limiter.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
-		PromptTokens: u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens}
+		PromptTokens:    u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
+		CacheReadTokens: u.CacheReadInputTokens, CacheWriteTokens: u.CacheCreationInputTokens}
 	if kind == provider.Anthropic {
 		lu.InputTokens += u.CacheCreationInputTokens
+		if provider.CountsCacheReads(model) {
+			lu.InputTokens += u.CacheReadInputTokens
+		}
 	}
 	_ = res.Settle(lu)
 }

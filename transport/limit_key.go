@@ -10,14 +10,25 @@ import (
 )
 
 // limitKeyOf is the default limit key: the API key's fingerprint and the
-// model, "<16 hex digits>/<model>" ("nokey/<model>" without a key).
+// model's class, "<16 hex digits>/<class>" ("nokey/<class>" without a key).
+// Models whose provider counts them against one limit share one set of
+// buckets (ModelClass).
 func limitKeyOf(apiKey, model string) string {
 	fp := "nokey"
 	if apiKey != "" {
 		fp = provider.Fingerprint(apiKey)
 	}
-	return fp + "/" + model
+	return fp + "/" + ModelClass(model)
 }
+
+// ModelClass returns the name of the rate limit a model shares with others
+// at its provider, or the model itself when it has its own: the default
+// limit key groups the models of one class under one set of buckets. The
+// classes are Anthropic's documented ones: every Claude Opus 4.x model
+// counts against one limit ("claude-opus-4"), Claude Sonnet 4.5 and 4.6
+// against another ("claude-sonnet-4.x"). To group otherwise, set
+// WithLimitKey.
+func ModelClass(model string) string { return provider.ModelClass(model) }
 
 // limitKeys computes the default limit key and remembers it per API key and model.
 // Every attempt needs its key, and computing it — a SHA-256 of the API key,

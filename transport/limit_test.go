@@ -353,7 +353,9 @@ func TestLimitSettleCorrectsEstimate(t *testing.T) {
 	defer l.Close()
 	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
 	defer c.CloseIdleConnections()
-	body := limitBody("m", 4000, 1000, false)
+	// 4100 bytes, so that the server's remaining count is not a multiple
+	// of 1000, which the limiter reads as rounded (as Anthropic's are).
+	body := limitBody("m", 4100, 1000, false)
 	if code, err := limitCall(context.Background(), c, srv.URL, body); code != 200 || err != nil {
 		t.Fatalf("%d %v", code, err)
 	}
@@ -362,8 +364,11 @@ func TestLimitSettleCorrectsEstimate(t *testing.T) {
 	if used := st.Used[limiter.InputTokens]; used < float64(srvIn)-1 || used > float64(srvIn)+1 {
 		t.Fatalf("input used %v after settling, want the server's count %d", used, srvIn)
 	}
-	if used := st.Used[limiter.OutputTokens]; used < float64(srvOut)-1 || used > float64(srvOut)+1 {
-		t.Fatalf("output used %v after settling, want %d (max_tokens 1000 refunded)", used, srvOut)
+	// The output bucket was learned from this response's headers, whose
+	// remaining count (a multiple of 1000) the limiter reads as rounded:
+	// up to 500 more may be counted used than the server's count.
+	if used := st.Used[limiter.OutputTokens]; used < float64(srvOut)-1 || used > float64(srvOut)+501 {
+		t.Fatalf("output used %v after settling, want %d to %d (max_tokens 1000 not charged)", used, srvOut, srvOut+500)
 	}
 	if est := l.EstimateInputTokens("m", int64(len(body))); est < srvIn || float64(est) > 1.1*float64(srvIn) {
 		t.Fatalf("calibrated estimate %d for the same body, want within 10%% above %d", est, srvIn)
