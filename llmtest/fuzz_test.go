@@ -17,7 +17,7 @@ func FuzzParseCall(f *testing.F) {
 	f.Add([]byte(`{"model":"m","max_tokens":-1}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, err := parseCall(body, true)
+		c, err := parseCall(body, epMessages)
 		if err == nil && (c.Model == "" || c.MaxTokens < 0 || c.InputTokens > (len(body)+3)/4) {
 			t.Errorf("parseCall(%q) = %+v", body, c)
 		}
