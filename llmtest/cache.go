@@ -20,6 +20,17 @@ import (
 // maxBreakpoints is the API's limit of blocks with cache_control.
 const maxBreakpoints = 4
 
+// lookback is how many block boundaries, the breakpoint's own included,
+// are checked for a cache hit at each breakpoint (the docs: about 20 blocks
+// before it), so moving a breakpoint later still reads the earlier prefix.
+const lookback = 20
+
+// boundary is the prefix ending at one block.
+type boundary struct {
+	tokens int
+	hash   [32]byte
+}
+
 // Cache TTLs of cache_control: the default, and "ttl": "1h".
 const (
 	ttl5m = 5 * time.Minute
@@ -28,6 +39,7 @@ const (
 
 // breakpoint is one cache_control block: the prefix up to and including it.
 type breakpoint struct {
+	idx    int      // of its block in the request's boundaries
 	tokens int      // CountTokens of the prefix
 	hash   [32]byte // of the prefix, without cache_control markers
 	ttl    time.Duration
@@ -63,10 +75,11 @@ func (cc cacheControl) ttl() (time.Duration, error) {
 // prompt walks a request's blocks in cache order, keeping the running byte
 // count and hash.
 type prompt struct {
-	n   int // counted bytes so far
-	h   hash.Hash
-	bps []breakpoint
-	all int // breakpoints seen, including past the limit
+	n      int // counted bytes so far
+	h      hash.Hash
+	bps    []breakpoint
+	bounds []boundary
+	all    int // breakpoints seen, including past the limit
 }
 
 // add feeds one block: canon identifies it (without cache_control), counted
@@ -77,6 +90,9 @@ func (p *prompt) add(canon []byte, counted int, cc json.RawMessage) error {
 	p.h.Write(l[:])
 	p.h.Write(canon)
 	p.n += counted
+	bd := boundary{tokens: (p.n + 3) / 4}
+	copy(bd.hash[:], p.h.Sum(nil))
+	p.bounds = append(p.bounds, bd)
 	if cc == nil || string(cc) == "null" {
 		return nil
 	}
@@ -89,9 +105,7 @@ func (p *prompt) add(canon []byte, counted int, cc json.RawMessage) error {
 		return err
 	}
 	p.all++
-	bp := breakpoint{tokens: (p.n + 3) / 4, ttl: ttl}
-	copy(bp.hash[:], p.h.Sum(nil))
-	p.bps = append(p.bps, bp)
+	p.bps = append(p.bps, breakpoint{idx: len(p.bounds) - 1, tokens: bd.tokens, hash: bd.hash, ttl: ttl})
 	return nil
 }
 
@@ -134,8 +148,9 @@ func textBytes(fields map[string]json.RawMessage) int {
 }
 
 // walkPrompt reads an Anthropic body's tools, system and messages in cache
-// order and returns the counted bytes and the breakpoints.
-func walkPrompt(body []byte) (int, []breakpoint, error) {
+// order and returns the counted bytes, the breakpoints and the prefix at
+// every block boundary.
+func walkPrompt(body []byte) (int, []breakpoint, []boundary, error) {
 	var b struct {
 		Tools    []json.RawMessage `json:"tools"`
 		System   json.RawMessage   `json:"system"`
@@ -145,16 +160,16 @@ func walkPrompt(body []byte) (int, []breakpoint, error) {
 		} `json:"messages"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
-		return 0, nil, fmt.Errorf("%w: %v", errBadRequest, err)
+		return 0, nil, nil, fmt.Errorf("%w: %v", errBadRequest, err)
 	}
 	p := &prompt{h: sha256.New()}
 	for _, t := range b.Tools {
 		_, canon, cc, err := block(t)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		if err := p.add(append([]byte("tool:"), canon...), min(len(canon)-1, len(t)), cc); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 	}
 	// blocks feeds a system or message content: a string or blocks.
@@ -182,17 +197,17 @@ func walkPrompt(body []byte) (int, []breakpoint, error) {
 		return nil
 	}
 	if err := blocks("system:", b.System); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	for _, m := range b.Messages {
 		if err := blocks("message:"+m.Role+":", m.Content); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 	}
 	if p.all > maxBreakpoints {
-		return 0, nil, fmt.Errorf("%w: A maximum of %d blocks with cache_control may be provided. Found %d.", errBadRequest, maxBreakpoints, p.all)
+		return 0, nil, nil, fmt.Errorf("%w: A maximum of %d blocks with cache_control may be provided. Found %d.", errBadRequest, maxBreakpoints, p.all)
 	}
-	return p.n, p.bps, nil
+	return p.n, p.bps, p.bounds, nil
 }
 
 // promptCache is the server's prompt cache: prefix hashes per (API key,
@@ -211,18 +226,25 @@ type cacheKey struct {
 }
 
 // lookup is what bps would read and write at now, without changing the
-// cache.
-func (pc *promptCache) lookup(key, model string, bps []breakpoint, now time.Time) cacheUse {
+// cache: the read is the longest cached prefix among the lookback
+// boundaries of every breakpoint.
+func (pc *promptCache) lookup(key, model string, bps []breakpoint, bounds []boundary, now time.Time) cacheUse {
 	var u cacheUse
 	valid := pc.valid(bps)
 	if len(valid) == 0 {
 		return u
 	}
 	pc.mu.Lock()
-	for i := len(valid) - 1; i >= 0; i-- {
-		if exp, ok := pc.m[cacheKey{key, model, valid[i].hash}]; ok && now.Before(exp) {
-			u.read = valid[i].tokens
-			break
+	for _, bp := range bps {
+		for j := bp.idx; j >= 0 && j > bp.idx-lookback; j-- {
+			b := bounds[j]
+			if b.tokens <= u.read || b.tokens < pc.min || b.tokens == 0 {
+				break // shorter ones cannot beat the read so far
+			}
+			if exp, ok := pc.m[cacheKey{key, model, b.hash}]; ok && now.Before(exp) {
+				u.read = b.tokens
+				break
+			}
 		}
 	}
 	pc.mu.Unlock()

@@ -143,7 +143,7 @@ func (x *exchange) admitAndServe() {
 	// ITPM charge can leave cache reads out.
 	key := x.rec.KeyFingerprint
 	if len(x.c.Breakpoints) > 0 {
-		x.c.cache = x.s.cache.lookup(key, x.c.Model, x.c.Breakpoints, now)
+		x.c.cache = x.s.cache.lookup(key, x.c.Model, x.c.Breakpoints, x.c.bounds, now)
 	}
 	dem := x.d.demand(&x.s.cfg, x.c, out, used)
 	v := x.s.quotas.admit(k, dem, now)

@@ -29,6 +29,7 @@ type call struct {
 	InputTokens int
 	// Breakpoints are the Anthropic cache_control breakpoints, in order.
 	Breakpoints []breakpoint
+	bounds      []boundary // the prefix at every block, for cache lookups
 	// cache is what the prompt cache made of the breakpoints at admission.
 	cache cacheUse
 }
@@ -145,11 +146,11 @@ func parseCall(body []byte, ep endpoint) (call, error) {
 	}
 	if anthropicBody && bytes.Contains(body, []byte(`"cache_control"`)) {
 		// The structured walk: the same count, plus the breakpoints.
-		n, bps, err := walkPrompt(body)
+		n, bps, bounds, err := walkPrompt(body)
 		if err != nil {
 			return c, err
 		}
-		c.InputTokens, c.Breakpoints = (n+3)/4, bps
+		c.InputTokens, c.Breakpoints, c.bounds = (n+3)/4, bps, bounds
 		return c, nil
 	}
 	n := len(b.Instructions)
