@@ -16,11 +16,16 @@ func (anthropic) requestIDHeader() string { return "request-id" }
 
 // rateHeaders sets anthropic-ratelimit-{requests,tokens,input-tokens,
 // output-tokens}-{limit,remaining,reset}; resets are RFC 3339 UTC moments.
-// The tokens-* headers combine input and output, as in the API's recorded
-// responses (limit and remaining add up, reset is the later one).
-func (anthropic) rateHeaders(h http.Header, states []bucketState, now time.Time) {
+// The tokens-* headers are not a bucket of their own: they combine input
+// and output as the API's recorded responses do (limit and remaining add
+// up, reset is the later one). Remaining token counts are rounded to the
+// nearest thousand unless exact; requests-remaining is always exact.
+func (anthropic) rateHeaders(h http.Header, states []bucketState, now time.Time, exact bool) {
 	set := func(name string, limit, remaining int64, reset time.Duration) {
 		p := "anthropic-ratelimit-" + name + "-"
+		if name != "requests" && !exact {
+			remaining = (remaining + 500) / 1000 * 1000
+		}
 		h.Set(p+"limit", strconv.FormatInt(limit, 10))
 		h.Set(p+"remaining", strconv.FormatInt(remaining, 10))
 		h.Set(p+"reset", resetAt(now, reset).Format(time.RFC3339))
@@ -135,22 +140,46 @@ func (anthropic) countTokens(c call) []byte {
 	return mustJSON(map[string]int{"input_tokens": c.InputTokens})
 }
 
-// demand follows Anthropic's rate-limit docs: ITPM is charged with the
-// input estimate and OTPM reserves max_tokens at the start of the request.
-func (anthropic) demand(c call, _ int) demand {
-	return demand{requests: 1, input: float64(c.InputTokens), output: float64(c.MaxTokens)}
+// demand follows Anthropic's current rate-limit docs: ITPM is charged with
+// input_tokens plus cache_creation_input_tokens (cache reads only for the
+// models that count them), known at admission from the cache's state; OTPM
+// admits while positive and is charged the output as it is generated,
+// which the fake does at once. With ReserveMaxTokens, OTPM reserves
+// max_tokens at admission instead (the 2025 rule), settled by refund.
+func (anthropic) demand(cfg *Config, c call, _, used int) demand {
+	in := c.uncached() + c.cache.creation
+	if cfg.CountsCacheReads(c.Model) {
+		in += c.cache.read
+	}
+	d := demand{requests: 1, input: float64(in)}
+	if cfg.ReserveMaxTokens {
+		d.output = float64(c.MaxTokens)
+	} else {
+		d.counted, d.generated = true, float64(used)
+	}
+	return d
 }
 
-func (anthropic) refund(_ call, reserved demand, used int) demand {
+func (anthropic) refund(_ *Config, _ call, reserved demand, used int) demand {
+	if reserved.counted {
+		return demand{}
+	}
 	return demand{output: reserved.output - float64(used)}
 }
 
 type anthropicUsage struct {
-	InputTokens              int    `json:"input_tokens"`
-	CacheCreationInputTokens int    `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int    `json:"cache_read_input_tokens"`
-	OutputTokens             int    `json:"output_tokens"`
-	ServiceTier              string `json:"service_tier,omitempty"`
+	InputTokens              int                   `json:"input_tokens"`
+	CacheCreationInputTokens int                   `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int                   `json:"cache_read_input_tokens"`
+	CacheCreation            *anthropicCacheCreate `json:"cache_creation,omitempty"`
+	OutputTokens             int                   `json:"output_tokens"`
+	ServiceTier              string                `json:"service_tier,omitempty"`
+}
+
+// anthropicCacheCreate splits cache_creation_input_tokens by TTL.
+type anthropicCacheCreate struct {
+	Ephemeral5m int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1h int `json:"ephemeral_1h_input_tokens"`
 }
 
 type anthropicBlock struct {
@@ -180,7 +209,9 @@ func (anthropic) success(x *exchange, out int) rendered {
 		Type:  "message",
 		Role:  "assistant",
 		Model: x.c.Model,
-		Usage: anthropicUsage{InputTokens: x.c.InputTokens, OutputTokens: out, ServiceTier: "standard"},
+		Usage: anthropicUsage{InputTokens: x.c.uncached(), OutputTokens: out, ServiceTier: "standard",
+			CacheCreationInputTokens: x.c.cache.creation, CacheReadInputTokens: x.c.cache.read,
+			CacheCreation: &anthropicCacheCreate{Ephemeral5m: x.c.cache.creation5m, Ephemeral1h: x.c.cache.creation1h}},
 	}
 	if !x.c.Stream {
 		msg.Content = []anthropicBlock{{Type: "text", Text: text}}
@@ -208,7 +239,7 @@ func anthropicStream(msg anthropicMessage, text, stop string) [][]byte {
 		evs = append(evs, ev("content_block_delta", obj{"type": "content_block_delta", "index": 0,
 			"delta": obj{"type": "text_delta", "text": piece}}))
 	}
-	final.ServiceTier = ""
+	final.ServiceTier, final.CacheCreation = "", nil
 	return append(evs,
 		ev("content_block_stop", obj{"type": "content_block_stop", "index": 0}),
 		ev("message_delta", obj{"type": "message_delta",

@@ -5,8 +5,6 @@ import (
 	"math"
 	"net/http"
 	"time"
-
-	"github.com/sluicehq/sluice/internal/provider"
 )
 
 // Provider names, as in quota keys.
@@ -20,8 +18,9 @@ const (
 type dialect interface {
 	name() string
 	requestIDHeader() string
-	// rateHeaders sets the rate-limit headers from the bucket states.
-	rateHeaders(h http.Header, states []bucketState, now time.Time)
+	// rateHeaders sets the rate-limit headers from the bucket states;
+	// exact turns off any rounding the provider applies.
+	rateHeaders(h http.Header, states []bucketState, now time.Time, exact bool)
 	errorType(status int) string
 	errorMessage(status int) string
 	errorBody(e apiError, reqID string) []byte
@@ -30,18 +29,12 @@ type dialect interface {
 	// limitError is the body of a quota 429.
 	limitError(c call, v verdict) apiError
 	countTokens(c call) []byte
-	// demand is what c reserves at admission when it will generate out
-	// tokens; refund is what goes back when it actually generated used.
-	demand(c call, out int) demand
-	refund(c call, reserved demand, used int) demand
+	// demand is what c takes at admission when it will generate out
+	// tokens of which the client is charged used (the fake knows both
+	// then); refund is what goes back when the response ends.
+	demand(cfg *Config, c call, out, used int) demand
+	refund(cfg *Config, c call, reserved demand, used int) demand
 	success(x *exchange, out int) rendered
-}
-
-func dialectFor(k provider.Kind) dialect {
-	if k == provider.OpenAI {
-		return openAI{}
-	}
-	return anthropic{}
 }
 
 // per names a window the way the providers name theirs.

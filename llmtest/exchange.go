@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/sluicehq/sluice/internal/provider"
 )
 
 // exchange is one request being answered.
@@ -17,7 +15,7 @@ type exchange struct {
 	r      *http.Request
 	ctx    context.Context // ends when the client leaves or the server closes
 	now    time.Time       // arrival
-	api    provider.API
+	api    endpoint
 	d      dialect
 	c      call
 	rec    *Request
@@ -34,7 +32,7 @@ type apiError struct {
 
 // run answers the request: outage, fault, validation, quota, response.
 func (x *exchange) run(perr error) {
-	if x.api == provider.APIOther {
+	if x.api == epOther {
 		x.fail(apiError{status: http.StatusNotFound, message: "Not found: " + x.r.URL.Path})
 		return
 	}
@@ -62,7 +60,7 @@ func (x *exchange) run(perr error) {
 		x.fail(apiError{status: http.StatusBadRequest, typ: "invalid_request_error", message: perr.Error()})
 		return
 	}
-	if x.api == provider.APICountTokens {
+	if x.api == epCountTokens {
 		x.states = x.s.quotas.peek(x.quotaKey(), time.Now())
 		x.send(rendered{body: x.d.countTokens(x.c)})
 		return
@@ -122,8 +120,10 @@ func announcedDelay(ra, raMs string) (time.Duration, bool) {
 	return 0, false
 }
 
+// quotaKey names the buckets of the request: its provider, key and model
+// class.
 func (x *exchange) quotaKey() quotaKey {
-	return quotaKey{provider: x.d.name(), key: x.rec.KeyFingerprint, model: x.c.Model}
+	return quotaKey{provider: x.d.name(), key: x.rec.KeyFingerprint, model: x.s.cfg.ModelClass(x.c.Model)}
 }
 
 // admitAndServe charges the quota and answers with the generated message.
@@ -133,9 +133,19 @@ func (x *exchange) admitAndServe() {
 		out = min(out, x.c.MaxTokens)
 	}
 	out = max(out, 0)
+	used := out
+	if x.fault != nil && x.fault.Kind == FaultStreamError {
+		used = 0
+	}
 	k := x.quotaKey()
-	dem := x.d.demand(x.c, out)
 	now := time.Now()
+	// The server knows at admission what the prompt cache holds, so the
+	// ITPM charge can leave cache reads out.
+	key := x.rec.KeyFingerprint
+	if len(x.c.Breakpoints) > 0 {
+		x.c.cache = x.s.cache.lookup(key, x.c.Model, x.c.Breakpoints, x.c.bounds, now)
+	}
+	dem := x.d.demand(&x.s.cfg, x.c, out, used)
 	v := x.s.quotas.admit(k, dem, now)
 	x.states = v.states
 	if !v.ok {
@@ -143,16 +153,20 @@ func (x *exchange) admitAndServe() {
 		return
 	}
 	x.s.rec.add(func(s *Stats) { s.Admitted++ })
-	used := out
-	if x.fault != nil && x.fault.Kind == FaultStreamError {
-		used = 0
+	if len(x.c.Breakpoints) > 0 {
+		// The fake produces the response at once: every prefix at a
+		// breakpoint is cached (or refreshed) from now on.
+		x.s.cache.store(key, x.c.Model, x.c.Breakpoints, now)
 	}
-	// Anthropic settles OTPM, OpenAI TPM, to the real output at the end.
-	defer func() { x.s.quotas.settle(k, x.d.refund(x.c, dem, used), time.Now()) }()
+	// With a reservation (Anthropic ReserveMaxTokens, OpenAI TPM), settle
+	// to the real output at the end.
+	defer func() { x.s.quotas.settle(k, x.d.refund(&x.s.cfg, x.c, dem, used), time.Now()) }()
 	resp := x.d.success(x, out)
 	if x.send(resp) && resp.usage {
 		x.s.rec.add(func(s *Stats) {
-			s.InputTokens += int64(x.c.InputTokens)
+			s.InputTokens += int64(x.c.uncached())
+			s.CacheReadTokens += int64(x.c.cache.read)
+			s.CacheCreationTokens += int64(x.c.cache.creation)
 			s.OutputTokens += int64(out)
 		})
 	}

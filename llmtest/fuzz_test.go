@@ -16,8 +16,9 @@ func FuzzParseCall(f *testing.F) {
 	f.Add([]byte(`{"model":"g","input":[{"role":"user","content":"x"}],"instructions":"i","max_output_tokens":9}`))
 	f.Add([]byte(`{"model":"m","max_tokens":-1}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"model":"m","max_tokens":5,"tools":[{"name":"t","description":"<d>","input_schema":{},"cache_control":{"type":"ephemeral"}}],"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral","ttl":"1h"}}],"messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, err := parseCall(body, true)
+		c, err := parseCall(body, epMessages)
 		if err == nil && (c.Model == "" || c.MaxTokens < 0 || c.InputTokens > (len(body)+3)/4) {
 			t.Errorf("parseCall(%q) = %+v", body, c)
 		}

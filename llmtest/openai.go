@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/sluicehq/sluice/internal/provider"
 )
 
 // openAI speaks the OpenAI Chat Completions and Responses APIs.
@@ -17,7 +15,7 @@ func (openAI) requestIDHeader() string { return "x-request-id" }
 
 // rateHeaders sets x-ratelimit-{limit,remaining,reset}-{requests,tokens};
 // resets are Go-style durations until the bucket is full again.
-func (openAI) rateHeaders(h http.Header, states []bucketState, _ time.Time) {
+func (openAI) rateHeaders(h http.Header, states []bucketState, _ time.Time, _ bool) {
 	for _, s := range states {
 		h.Set("x-ratelimit-limit-"+s.name, strconv.FormatInt(s.limit, 10))
 		h.Set("x-ratelimit-remaining-"+s.name, strconv.FormatInt(s.remaining, 10))
@@ -101,7 +99,7 @@ func (openAI) countTokens(c call) []byte {
 
 // demand reserves input plus max_tokens against TPM (or plus the real
 // output when the request sets no limit), as OpenAI estimates a request.
-func (openAI) demand(c call, out int) demand {
+func (openAI) demand(_ *Config, c call, out, _ int) demand {
 	reserve := c.MaxTokens
 	if !c.HasMaxTokens {
 		reserve = out
@@ -109,12 +107,12 @@ func (openAI) demand(c call, out int) demand {
 	return demand{requests: 1, tokens: float64(c.InputTokens + reserve)}
 }
 
-func (openAI) refund(c call, reserved demand, used int) demand {
+func (openAI) refund(_ *Config, c call, reserved demand, used int) demand {
 	return demand{tokens: reserved.tokens - float64(c.InputTokens+used)}
 }
 
 func (o openAI) success(x *exchange, out int) rendered {
-	if x.api == provider.APIResponses {
+	if x.api == epResponses {
 		return o.response(x, out)
 	}
 	return o.chat(x, out)

@@ -13,9 +13,15 @@ const (
 	bucketTokens       = "tokens"
 )
 
-// demand is what one request asks of its buckets.
+// demand is what one request asks of its buckets: each is checked and
+// taken at admission. With generated, the output bucket is not checked
+// against output but admits while its level is positive, and generated is
+// charged to it whatever the level (Anthropic's OTPM counted as output is
+// produced: the bucket may go into debt).
 type demand struct {
 	requests, input, output, tokens float64
+	counted                         bool // output is counted as generated
+	generated                       float64
 }
 
 // bucketState is one bucket's state after admission, for the headers.
@@ -114,6 +120,17 @@ func (q *quotas) admit(k quotaKey, d demand, now time.Time) verdict {
 	l.each(func(name string, b *bucket) {
 		b.refill(now)
 		n := d.of(name)
+		if name == bucketOutputTokens && d.counted {
+			// Admitted while the level is positive; otherwise the wait is
+			// until it is (a millisecond past zero).
+			if b.level <= 0 && !v.tooLarge {
+				w := time.Duration(-b.level/b.perSec*float64(time.Second)) + time.Millisecond
+				if v.ok || w > v.wait {
+					v = verdict{wait: w, limiting: name, limit: b.capacity, asked: 1, have: b.level}
+				}
+			}
+			return
+		}
 		if n > b.capacity {
 			if !v.tooLarge {
 				v = verdict{tooLarge: true, limiting: name, limit: b.capacity, asked: n}
@@ -127,7 +144,12 @@ func (q *quotas) admit(k quotaKey, d demand, now time.Time) verdict {
 		}
 	})
 	if v.ok {
-		l.each(func(name string, b *bucket) { b.take(d.of(name)) })
+		l.each(func(name string, b *bucket) {
+			b.take(d.of(name))
+			if name == bucketOutputTokens && d.counted {
+				b.take(d.generated)
+			}
+		})
 	}
 	v.states = q.states(l)
 	v.window = q.window

@@ -62,7 +62,7 @@ func TestAnthropicRequestQuota(t *testing.T) {
 }
 
 func TestAnthropicTokenHeaders(t *testing.T) {
-	s := newTestServer(t, Config{Quota: Quota{InputTokens: 1000, OutputTokens: 500}})
+	s := newTestServer(t, Config{Quota: Quota{InputTokens: 1000, OutputTokens: 500}, ExactHeaders: true})
 	prompt := strings.Repeat("a", 400) // 100 tokens
 	res, _ := post(t, s, "/v1/messages", "k", anthropicBody("m", prompt, 200, false))
 	h := res.Header
@@ -70,9 +70,9 @@ func TestAnthropicTokenHeaders(t *testing.T) {
 		"anthropic-ratelimit-input-tokens-limit":      "1000",
 		"anthropic-ratelimit-input-tokens-remaining":  "900",
 		"anthropic-ratelimit-output-tokens-limit":     "500",
-		"anthropic-ratelimit-output-tokens-remaining": "300", // max_tokens reserved until the response ends
+		"anthropic-ratelimit-output-tokens-remaining": "484", // the 16 generated, not max_tokens
 		"anthropic-ratelimit-tokens-limit":            "1500",
-		"anthropic-ratelimit-tokens-remaining":        "1200",
+		"anthropic-ratelimit-tokens-remaining":        "1384",
 	}
 	for k, v := range want {
 		if got := h.Get(k); got != v {
@@ -85,6 +85,22 @@ func TestAnthropicTokenHeaders(t *testing.T) {
 	for _, k := range []string{"input-tokens", "output-tokens", "tokens"} {
 		if _, err := time.Parse(time.RFC3339, h.Get("anthropic-ratelimit-"+k+"-reset")); err != nil {
 			t.Errorf("%s reset: %v", k, err)
+		}
+	}
+}
+
+// TestReserveMaxTokensHeaders: the 2025 rule reserves max_tokens at
+// admission and settles to the real output at the end.
+func TestReserveMaxTokensHeaders(t *testing.T) {
+	s := newTestServer(t, Config{Quota: Quota{InputTokens: 1000, OutputTokens: 500}, ExactHeaders: true, ReserveMaxTokens: true})
+	prompt := strings.Repeat("a", 400) // 100 tokens
+	res, _ := post(t, s, "/v1/messages", "k", anthropicBody("m", prompt, 200, false))
+	for k, v := range map[string]string{
+		"anthropic-ratelimit-output-tokens-remaining": "300", // max_tokens reserved until the response ends
+		"anthropic-ratelimit-tokens-remaining":        "1200",
+	} {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
 	// Settlement: only 16 output tokens were generated, so the next

@@ -26,7 +26,7 @@ func (x *exchange) header(contentType string) http.Header {
 	if x.states == nil && x.c.Model != "" {
 		x.states = x.s.quotas.peek(x.quotaKey(), time.Now())
 	}
-	x.d.rateHeaders(h, x.states, time.Now())
+	x.d.rateHeaders(h, x.states, time.Now(), x.s.cfg.ExactHeaders)
 	return h
 }
 

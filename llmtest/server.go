@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"time"
-
-	"github.com/sluicehq/sluice/internal/provider"
 )
 
 // maxBody bounds the request bodies the fake reads.
@@ -30,6 +28,7 @@ type Server struct {
 	ctx     context.Context // cancelled by Close: ends in-flight responses
 	cancel  context.CancelFunc
 	quotas  *quotas
+	cache   *promptCache
 	faults  *faults
 	outages *outages
 	rec     *recorder
@@ -60,6 +59,7 @@ func NewHandler(cfg Config) *Server {
 		ctx:     ctx,
 		cancel:  cancel,
 		quotas:  &quotas{q: cfg.Quota, window: cfg.Window, fill: cfg.InitialFill, start: now, limits: map[quotaKey]*limits{}},
+		cache:   &promptCache{min: cfg.CacheMinTokens, ttl: cfg.CacheTTL, m: map[cacheKey]time.Time{}},
 		faults:  newFaults(cfg.Seed, cfg.Faults),
 		outages: &outages{start: now, fixed: append([]Outage(nil), cfg.Outages...)},
 		rec:     newRecorder(cfg.MaxRecorded),
@@ -118,15 +118,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer context.AfterFunc(s.ctx, cancel)()
 
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	kind, api := provider.Detect(r)
-	x := &exchange{s: s, w: w, r: r, ctx: ctx, now: now, api: api, d: dialectFor(kind)}
+	d, api := route(r)
+	x := &exchange{s: s, w: w, r: r, ctx: ctx, now: now, api: api, d: d}
 	x.reqID = fmt.Sprintf("req_llmtest%013d", s.seq.Add(1))
 	var perr error
 	switch {
 	case readErr != nil:
 		perr = fmt.Errorf("%w: reading body: %v", errBadRequest, readErr)
-	case api != provider.APIOther:
-		x.c, perr = parseCall(body, api == provider.APIMessages)
+	case api != epOther:
+		x.c, perr = parseCall(body, api)
 	}
 	x.rec = s.rec.arrive(now, r, body, x.c)
 	defer s.rec.leave()

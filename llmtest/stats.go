@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/sluicehq/sluice/internal/provider"
 )
 
 // Stats are the server's counters since it started or since ResetStats.
@@ -32,9 +30,15 @@ type Stats struct {
 	PeakConcurrency, InFlight int64
 	// Admitted counts requests the quota admitted.
 	Admitted int64
-	// InputTokens and OutputTokens sum the usage reported in successful
-	// (200) responses, including completed streams.
-	InputTokens, OutputTokens int64
+	// InputTokens, CacheReadTokens, CacheCreationTokens and OutputTokens
+	// sum the usage reported in successful (200) responses, including
+	// completed streams: input_tokens (the uncached input; all of it for
+	// OpenAI and for requests without cache_control),
+	// cache_read_input_tokens, cache_creation_input_tokens and
+	// output_tokens. Their sum is what the work needed, so a test can
+	// compare it with what the quota allowed.
+	InputTokens, OutputTokens            int64
+	CacheReadTokens, CacheCreationTokens int64
 	// Completed counts successful responses sent in full.
 	Completed int64
 	// Forgotten counts arrivals dropped from Requests (Config.MaxRecorded).
@@ -94,7 +98,7 @@ func (rc *recorder) arrive(now time.Time, r *http.Request, body []byte, c call) 
 		Stream:         c.Stream,
 		BodySHA256:     sha256.Sum256(body),
 		RetryCount:     r.Header.Get("X-Stainless-Retry-Count"),
-		KeyFingerprint: provider.KeyFingerprint(r.Header),
+		KeyFingerprint: keyFingerprint(r.Header),
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

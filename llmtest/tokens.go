@@ -1,6 +1,7 @@
 package llmtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,8 @@ import (
 
 // CountTokens is the fake's tokenizer: one token per four bytes of text,
 // rounded up (ceil(len(text)/4)). The server counts a request's input as
-// CountTokens of all its message text concatenated — the system prompt and
+// CountTokens of all its counted text concatenated — for Anthropic the tool
+// definitions (their JSON without cache_control), the system prompt and
 // every message's string content or text blocks — so tests can predict
 // usage, the limiter's estimates and the ITPM charge exactly.
 func CountTokens(text string) int {
@@ -23,8 +25,18 @@ type call struct {
 	HasMaxTokens bool // max_tokens (or its OpenAI names) was sent
 	Stream       bool //
 	IncludeUsage bool // OpenAI stream_options.include_usage
-	InputTokens  int
+	// InputTokens is the whole input: cached, written and uncached.
+	InputTokens int
+	// Breakpoints are the Anthropic cache_control breakpoints, in order.
+	Breakpoints []breakpoint
+	bounds      []boundary // the prefix at every block, for cache lookups
+	// cache is what the prompt cache made of the breakpoints at admission.
+	cache cacheUse
 }
+
+// uncached is the usage's input_tokens: the input after the last cache
+// breakpoint that was read or written.
+func (c call) uncached() int { return c.InputTokens - c.cache.read - c.cache.creation }
 
 // errBadRequest wraps every request-body problem; its message is sent to
 // the client as an invalid_request_error.
@@ -61,14 +73,15 @@ func (c *content) UnmarshalJSON(b []byte) error {
 // chatBody is the union of the Anthropic Messages and OpenAI Chat
 // Completions / Responses request fields the fake reads.
 type chatBody struct {
-	Model               string   `json:"model"`
-	MaxTokens           *int     `json:"max_tokens"`
-	MaxCompletionTokens *int     `json:"max_completion_tokens"`
-	MaxOutputTokens     *int     `json:"max_output_tokens"`
-	Stream              bool     `json:"stream"`
-	System              *content `json:"system"`
-	Instructions        string   `json:"instructions"`
-	Input               *input   `json:"input"`
+	Model               string            `json:"model"`
+	Tools               []json.RawMessage `json:"tools"`
+	MaxTokens           *int              `json:"max_tokens"`
+	MaxCompletionTokens *int              `json:"max_completion_tokens"`
+	MaxOutputTokens     *int              `json:"max_output_tokens"`
+	Stream              bool              `json:"stream"`
+	System              *content          `json:"system"`
+	Instructions        string            `json:"instructions"`
+	Input               *input            `json:"input"`
 	Messages            []struct {
 		Role    string  `json:"role"`
 		Content content `json:"content"`
@@ -101,9 +114,11 @@ func (in *input) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// parseCall reads a request body. needMaxTokens is the Anthropic Messages
-// rule: max_tokens is required.
-func parseCall(body []byte, needMaxTokens bool) (call, error) {
+// parseCall reads a request body for endpoint ep.
+func parseCall(body []byte, ep endpoint) (call, error) {
+	// Anthropic Messages rule: max_tokens is required.
+	needMaxTokens := ep == epMessages
+	anthropicBody := ep == epMessages || ep == epCountTokens
 	var b chatBody
 	if err := json.Unmarshal(body, &b); err != nil {
 		return call{}, fmt.Errorf("%w: body is not valid JSON: %v", errBadRequest, err)
@@ -129,7 +144,21 @@ func parseCall(body []byte, needMaxTokens bool) (call, error) {
 	if b.StreamOptions != nil {
 		c.IncludeUsage = b.StreamOptions.IncludeUsage
 	}
+	if anthropicBody && bytes.Contains(body, []byte(`"cache_control"`)) {
+		// The structured walk: the same count, plus the breakpoints.
+		n, bps, bounds, err := walkPrompt(body)
+		if err != nil {
+			return c, err
+		}
+		c.InputTokens, c.Breakpoints, c.bounds = (n+3)/4, bps, bounds
+		return c, nil
+	}
 	n := len(b.Instructions)
+	if anthropicBody {
+		for _, t := range b.Tools {
+			n += toolBytes(t)
+		}
+	}
 	if b.System != nil {
 		n += len(b.System.text)
 	}
