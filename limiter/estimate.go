@@ -24,6 +24,10 @@ type calibration struct {
 	meanBytes              atomic.Uint64 // the weighted mean size the rate was learned from
 }
 
+// estimateMargin is the margin an estimate from size takes for the fit's
+// noise: 2 % above it.
+const estimateMargin = 1.02
+
 // decay is the weight each older sample keeps per new one: about the last
 // 20 requests count.
 const decay = 0.95
@@ -61,7 +65,15 @@ func (l *Limiter) cost(ks *keyState, req Request, mono int64) (Cost, *calibratio
 		in = l.estimateTokens(c, req.InputBytes)
 	}
 	if len(req.Prefixes) > 0 {
-		in = max(in-ks.cachedTokens(req.Prefixes, mono), 1)
+		// The estimate's margin (estimateTokens) is for the tokens it
+		// guesses; taking it off the cached part too leaves the margin on
+		// the uncached tail alone, which is all the provider counts.
+		if cached := ks.cachedTokens(req.Prefixes, mono); cached > 0 {
+			if c != nil {
+				cached = int64(float64(cached) * estimateMargin)
+			}
+			in = max(in-cached, 1)
+		}
 	}
 	out := l.outputEstimate(ks, req.MaxOutputTokens, req.Output)
 	return Cost{1, in, out, in + out}, c
@@ -86,7 +98,7 @@ func (l *Limiter) estimateTokens(c *calibration, bytes int64) int64 {
 	est := x / l.bpt
 	if c != nil {
 		if s := math.Float64frombits(c.slope.Load()); s > 0 {
-			est = (s*x + math.Float64frombits(c.intercept.Load())) * 1.02 // a margin for the fit's noise
+			est = (s*x + math.Float64frombits(c.intercept.Load())) * estimateMargin
 		} else if r := math.Float64frombits(c.rate.Load()); r > 0 {
 			// Until a line is fitted, the mean ratio holds for bodies the
 			// size of those it was learned from. For a larger body it may
@@ -98,7 +110,7 @@ func (l *Limiter) estimateTokens(c *calibration, bytes int64) int64 {
 			if x > math.Float64frombits(c.meanBytes.Load()) {
 				r = min(r, l.bpt)
 			}
-			est = x / r * 1.02
+			est = x / r * estimateMargin
 		}
 	}
 	return max(int64(math.Ceil(est)), 1)

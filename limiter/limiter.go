@@ -248,7 +248,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string, req Request) (*Reserv
 	if err := l.enter(ctx, ks, r, req.Priority); err != nil {
 		return nil, err
 	}
-	head, err := l.lead(ctx, ks, r, req.Priority, now)
+	head, err := l.lead(ctx, ks, r, &req, now)
 	if head {
 		ks.handoff()
 	}
@@ -381,7 +381,8 @@ func (ks *keyState) handoff() {
 // taken, or it fails. It is called with ks.mu held and returns with it
 // held, saying whether r is still the head (it is not after it yielded to
 // an interactive waiter and gave up while queued again).
-func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Priority, now time.Time) (head bool, err error) {
+func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, req *Request, now time.Time) (head bool, err error) {
+	p := req.Priority
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -389,9 +390,13 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, p Prio
 		}
 	}()
 	force := false                                // admit past the token buckets (see below)
-	for first := r.slow == nil; ; first = false { // a queued acquire reads the clock anew
+	for first := r.slow == nil || r.slow.w.ready == nil; ; first = false { // a queued acquire reads the clock anew
 		if !first {
-			now, _ = clock()
+			var mono int64
+			now, mono = clock()
+			// What the key learned while r waited (a prefix now cached,
+			// the output its answers generate) changes what r will cost.
+			r.cost, r.cal = l.cost(ks, *req, mono)
 		}
 		if p == Batch && ks.q[Interactive].head != nil {
 			// Yield the head to an interactive waiter; wait first in line
@@ -580,15 +585,38 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 
 // observe is called with ks.mu held, and releases it.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
-	pending := ks.pendingAfter(r)
+	after, reorder := ks.pendingAfter(r)
+	var el float64
+	if !ks.lastAt.IsZero() {
+		el = float64(time.Since(ks.lastAt)) / float64(l.pol.Window)
+	}
 	for k := range o {
-		if rd := &o[k]; rd.HasRemaining && rd.Rounding > 0 && rd.Remaining%rd.Rounding == 0 {
+		rd := &o[k]
+		if !rd.HasRemaining {
+			continue
+		}
+		if rd.Rounding > 0 && rd.Remaining%rd.Rounding == 0 {
 			rd.Remaining += rd.Rounding / 2
 			if rd.Limit > 0 {
 				rd.Remaining = min(rd.Remaining, rd.Limit)
 			}
 		}
+		// The provider's level lies between Remaining less what it
+		// cannot have counted (after) and that less what it may not have
+		// (reorder). A level of the limiter's own within that band is
+		// consistent with the reading: keep it. Lowering it to the band's
+		// floor on every response would hold back up to the reorder's
+		// worth of requests for nothing. Only a level above the band —
+		// someone else spent the quota — is lowered (by the store).
+		if b := ks.last.Buckets[k]; b.Limit > 0 {
+			lvl := min(b.Level+float64(b.Limit)*el, float64(b.Limit))
+			if lvl <= float64(rd.Remaining-after[k]) {
+				rd.HasRemaining = false
+			}
+		}
 	}
+	pending := after
+	addCost(&pending, &reorder, 1)
 	empty := o.Empty()
 	if ks.mem != nil || empty {
 		// The in-memory store is updated without letting go of ks.mu, as
@@ -745,20 +773,22 @@ func (ks *keyState) removeUnacked(r *Reservation) {
 // pendingAfter sums the cost of the unacknowledged reservations
 // granted after r (all of them when r is nil) and acknowledges r: the
 // provider's remaining in r's response counted r and, most likely, the
-// requests sent before it, but not those sent after. ks.mu must be held.
-func (ks *keyState) pendingAfter(r *Reservation) Cost {
-	var sum Cost
+// requests sent before it, but not those sent after. reorder sums those
+// granted within reorderWindow before r, which may have reached the
+// provider after it. ks.mu must be held.
+func (ks *keyState) pendingAfter(r *Reservation) (sum, reorder Cost) {
 	from := ks.unacked.head
 	if r != nil {
 		if !r.inUnacked {
-			return sum
+			return sum, reorder
 		}
 		from = r.unext
 		// Requests granted just before r may still have reached the
 		// provider after it: goroutines are rescheduled between reserve
 		// and send. Count those granted within reorderWindow too.
 		for x := r.uprev; x != nil && time.Duration(r.grantedAt-x.grantedAt) < reorderWindow; x = x.uprev {
-			addCost(&sum, &x.cost, 1)
+			addCost(&reorder, &x.cost, 1)
+			x.pending = true
 		}
 		ks.removeUnacked(r)
 	}
@@ -766,8 +796,9 @@ func (ks *keyState) pendingAfter(r *Reservation) Cost {
 	// was unknown is still a request the provider will count.
 	for x := from; x != nil; x = x.unext {
 		addCost(&sum, &x.cost, 1)
+		x.pending = true
 	}
-	return sum
+	return sum, reorder
 }
 
 func addCost(dst, c *Cost, sign int64) {

@@ -34,6 +34,10 @@ type Reservation struct {
 	charged   [NumKinds]bool
 	inUnacked bool
 	rule      OutputRule // Request.Output
+	// pending is set once an observation took the reservation's cost off
+	// a level as not yet counted (pendingAfter): its buckets then hold
+	// the estimate as if charged, and settle corrects it like a charge.
+	pending bool
 }
 
 // waited is the part of a Reservation that only some acquires need.
@@ -121,7 +125,7 @@ func (r *Reservation) Settle(u Usage) error {
 	if !r.ended.CompareAndSwap(false, true) {
 		return nil
 	}
-	r.learn(u)
+	pending := r.learn(u)
 	if p := max(u.PromptTokens, u.InputTokens); r.cal != nil && p > 0 && r.bytes > 0 {
 		r.cal.add(r.bytes, p)
 	}
@@ -140,7 +144,7 @@ func (r *Reservation) Settle(u Usage) error {
 		outDelta = u.OutputTokens
 	}
 	for _, k := range []Kind{InputTokens, OutputTokens, Tokens} {
-		if !r.charged[k] {
+		if !r.charged[k] && !pending {
 			delta[k] = 0
 			if k != InputTokens {
 				delta[k] = outDelta
@@ -152,15 +156,17 @@ func (r *Reservation) Settle(u Usage) error {
 	return err
 }
 
-// learn records what u says about the key's outputs and cached prefixes.
-func (r *Reservation) learn(u Usage) {
+// learn records what u says about the key's outputs and cached prefixes,
+// and returns r.pending, which ks.mu guards.
+func (r *Reservation) learn(u Usage) bool {
 	ks := r.ks
 	ks.mu.Lock()
+	defer ks.mu.Unlock()
 	ks.out.add(u.OutputTokens)
 	if r.slow != nil && len(r.slow.prefixes) > 0 {
 		r.l.learnPrefixes(ks, r.slow.prefixes, u.CacheReadTokens+u.CacheWriteTokens, r.start)
 	}
-	ks.mu.Unlock()
+	return r.pending
 }
 
 // Release releases the slot and keeps the estimate as the charge, for a
@@ -194,10 +200,13 @@ func (r *Reservation) Throttled() error {
 }
 
 func (r *Reservation) refund() error {
+	r.ks.mu.Lock()
+	pending := r.pending
+	r.ks.mu.Unlock()
 	var neg Cost
 	addCost(&neg, &r.cost, -1)
 	for k := range neg {
-		if !r.charged[k] {
+		if !r.charged[k] && !pending {
 			neg[k] = 0
 		}
 	}
