@@ -389,7 +389,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, req *R
 			timer.Stop()
 		}
 	}()
-	force := false                                // admit past the token buckets (see below)
+	force := false                                                         // admit past the token buckets (see below)
 	for first := r.slow == nil || r.slow.w.ready == nil; ; first = false { // a queued acquire reads the clock anew
 		if !first {
 			var mono int64
