@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/internal/readmostly"
-	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/telemetry"
 )
 
@@ -135,7 +134,7 @@ var (
 func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, ErrBreakerOpen) || limiterRefusal(err) || errors.Is(err, limiter.ErrQueueFull) {
+			localRefusal(err) {
 			// Refused before reaching the network: says nothing of the API.
 			return errBreakerExcluded
 		}
