@@ -119,7 +119,7 @@ func (t *limitTransport) observe(ctx context.Context, key string, res *limiter.R
 		o[limiter.Tokens] = reading(rl.Tokens)
 	}
 	_ = res.Observe(ctx, o)
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529 {
+	if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529) && !hardQuota(resp) {
 		if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 && d <= t.maxCooldown {
 			_ = t.l.Cooldown(ctx, key, now.Add(d))
 		}

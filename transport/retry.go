@@ -147,6 +147,10 @@ func (t *retryTransport) classify(ctx context.Context, resp *http.Response, err 
 	reason := statusReason(status)
 	switch resp.Header.Get(headerShouldRetry) {
 	case "false":
+		if status == http.StatusTooManyRequests {
+			// A quota the server says waiting will not fix: a hard quota.
+			return verdict{reason: reason, status: status, giveUpAs: giveUpHardLimit}
+		}
 		return verdict{}
 	case "true":
 		if reason == "" {

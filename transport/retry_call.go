@@ -227,6 +227,9 @@ func (c *call) giveUp(n int, resp *http.Response, err error, v verdict, why stri
 			resp.Header = make(http.Header)
 		}
 		resp.Header.Set(headerShouldRetry, "false")
+		if why == giveUpHardLimit {
+			resp.Header.Set(HeaderHardQuota, "true")
+		}
 		return resp, nil
 	}
 	reason := ErrRetriesExhausted
