@@ -1,0 +1,64 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/llmtest"
+)
+
+// The chaos scenario: an API that is degraded, not down — one attempt in
+// ten a 529, one in twenty a 500, one in twenty a reset connection — which
+// retries ride through. Every set-up should finish every call; the
+// question is how fast.
+const (
+	chaosCalls   = 500
+	chaosWorkers = 20
+	chaosLatency = 20 * time.Millisecond
+)
+
+func chaosFaults() []llmtest.Fault {
+	return []llmtest.Fault{
+		{Kind: llmtest.FaultStatus, Status: 529, Probability: 0.10},
+		{Kind: llmtest.FaultStatus, Status: 500, Probability: 0.05},
+		{Kind: llmtest.FaultReset, Probability: 0.05},
+	}
+}
+
+// BenchmarkChaos drives chaosCalls non-streaming calls from chaosWorkers
+// workers through the real anthropic-sdk-go against the degraded fake, once
+// per client set-up (run it with -benchtime=1x).
+func BenchmarkChaos(b *testing.B) {
+	jobs := workload(chaosCalls)
+	for i := range jobs {
+		jobs[i].stream = false
+	}
+	for _, s := range clientSetups() {
+		b.Run(s.name, func(b *testing.B) {
+			if s.opts == nil {
+				b.Skip("pending: transport.New not on main")
+			}
+			for b.Loop() {
+				srv := llmtest.NewServer(llmtest.Config{Latency: chaosLatency, Seed: 20260601, Faults: chaosFaults()})
+				blog := &breakerLog{}
+				c, closeIdle, _ := newClient(s, srv.URL, scenario{window: time.Minute, rps: 10_000, log: blog})
+				out := runJobs(c, jobs, chaosWorkers, time.Minute)
+				st := srv.Stats()
+				closeIdle()
+				srv.Close()
+				b.ReportMetric(float64(out.failed), "failed")
+				b.ReportMetric(float64(st.Arrivals), "attempts")
+				b.ReportMetric(out.wall.Seconds(), "wall-s")
+				b.ReportMetric(float64(percentile(out.latencies, 50).Milliseconds()), "p50-ms")
+				b.ReportMetric(float64(percentile(out.latencies, 99).Milliseconds()), "p99-ms")
+				if s.name == "sluice" {
+					b.ReportMetric(float64(blog.opens()), "breaker-opens")
+				}
+				if os.Getenv("CHAOS_VERBOSE") != "" {
+					b.Logf("%s: by status %v, resets %d", s.name, st.ByStatus, st.Resets)
+				}
+			}
+		})
+	}
+}
