@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func BenchmarkChaos(b *testing.B) {
 	for i := range jobs {
 		jobs[i].stream = false
 	}
-	for _, s := range clientSetups() {
+	for _, s := range breakerSetups() {
 		b.Run(s.name, func(b *testing.B) {
 			if s.opts == nil {
 				b.Skip("pending: transport.New not on main")
@@ -52,7 +53,7 @@ func BenchmarkChaos(b *testing.B) {
 				b.ReportMetric(out.wall.Seconds(), "wall-s")
 				b.ReportMetric(float64(percentile(out.latencies, 50).Milliseconds()), "p50-ms")
 				b.ReportMetric(float64(percentile(out.latencies, 99).Milliseconds()), "p99-ms")
-				if s.name == "sluice" {
+				if strings.HasPrefix(s.name, "sluice") {
 					b.ReportMetric(float64(blog.opens()), "breaker-opens")
 				}
 				if os.Getenv("CHAOS_VERBOSE") != "" {

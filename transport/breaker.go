@@ -25,10 +25,12 @@ import (
 // What counts: a 5xx response (529 included) or a transport error is a
 // failure; any other response, 429 included — quota is the limiter's and
 // the retry layer's business — is a success; other 4xx responses and calls
-// whose context ended (canceled or past its deadline) or that the limiter
-// below refused (closed, queue full, too large) are not counted. The
-// breaker opens when the failures over a rolling window reach a ratio of the
-// calls, once the window holds a minimum of calls (BreakerSettings).
+// whose context ended (canceled or past its deadline) or that a layer below
+// refused (localRefusal: limiter closed, queue full, too large, wait past
+// the deadline) are not counted. The breaker opens on a run of consecutive
+// failures, or when the failures over a short rolling window reach a high
+// ratio of a small minimum of calls (BreakerSettings): an outage, not the
+// ordinary share of 529s a degraded API answers.
 //
 // While a breaker is open nothing reaches the network. By default a call
 // waits until the breaker lets traffic through again: after the break, the
@@ -113,6 +115,9 @@ func (b *breakerTransport) newEntry(key string) *breakerEntry {
 		BucketPeriod: s.Window / 10,
 		Timeout:      s.Break,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
+			if s.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= uint32(s.ConsecutiveFailures) {
+				return true // an outage: everything fails
+			}
 			n := c.TotalFailures + c.TotalSuccesses
 			return n >= s.MinRequests && float64(c.TotalFailures) >= s.FailureRatio*float64(n)
 		},

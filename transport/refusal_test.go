@@ -95,13 +95,12 @@ func TestBreakerDoesNotCountLocalRefusals(t *testing.T) {
 func TestFailFastStackReturnsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stub := &stubRT{status: 529}
-		tr := New(stub, WithFailFast(), WithoutAttemptSpans(), WithLogger(slog.New(slog.DiscardHandler)),
-			WithBreakerSettings(BreakerSettings{FailureRatio: 0.5, MinRequests: 5}))
+		tr := New(stub, WithFailFast(), WithoutAttemptSpans(), WithLogger(slog.New(slog.DiscardHandler)))
 		defer tr.Close()
 		var boe *BreakerOpenError
 		for i := 0; ; i++ {
-			if i == 200 {
-				t.Fatal("the breaker never opened")
+			if i == 3 { // the default trips on 8 failed attempts in a row: 2 calls of 5
+				t.Fatalf("the breaker did not open in %d calls against a down API", i)
 			}
 			_, err := breakerCall(context.Background(), tr, "http://api.test", "m")
 			if errors.As(err, &boe) {

@@ -211,13 +211,25 @@ func (t *retryTransport) serverJitter(d time.Duration) time.Duration {
 	return d + rand.N(j+1)
 }
 
+// backoffJitter randomises a backoff step b downward, uniformly in
+// [b/2, b]: "equal jitter". Waits never exceed the nominal sequence, so a
+// call that meets several transient failures in a row (the tail of a
+// degraded API) is not held up to 1.5× longer, as ±50 % would, while
+// callers that failed together still spread over half the step.
+func backoffJitter(b time.Duration) time.Duration {
+	if b <= 1 {
+		return b
+	}
+	return b - rand.N(b/2+1)
+}
+
 // newBackoff returns the backoff of one logical call.
 func (t *retryTransport) newBackoff() *backoff.ExponentialBackOff {
 	return backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(t.cfg.initial),
 		backoff.WithMaxInterval(t.cfg.maxInterval),
 		backoff.WithMultiplier(2),
-		backoff.WithRandomizationFactor(0.5),
-		backoff.WithMaxElapsedTime(0), // the layer bounds elapsed time itself
+		backoff.WithRandomizationFactor(0), // jittered downward by the call (backoffJitter)
+		backoff.WithMaxElapsedTime(0),      // the layer bounds elapsed time itself
 	)
 }
