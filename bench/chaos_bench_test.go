@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +20,17 @@ const (
 	chaosLatency = 20 * time.Millisecond
 )
 
+// chaosFaults is the mix; CHAOS_FAULT_SCALE (default 1) multiplies every
+// probability, e.g. 1.5 for 30 % of attempts failing.
 func chaosFaults() []llmtest.Fault {
+	scale := 1.0
+	if v, err := strconv.ParseFloat(os.Getenv("CHAOS_FAULT_SCALE"), 64); err == nil && v > 0 {
+		scale = v
+	}
 	return []llmtest.Fault{
-		{Kind: llmtest.FaultStatus, Status: 529, Probability: 0.10},
-		{Kind: llmtest.FaultStatus, Status: 500, Probability: 0.05},
-		{Kind: llmtest.FaultReset, Probability: 0.05},
+		{Kind: llmtest.FaultStatus, Status: 529, Probability: 0.10 * scale},
+		{Kind: llmtest.FaultStatus, Status: 500, Probability: 0.05 * scale},
+		{Kind: llmtest.FaultReset, Probability: 0.05 * scale},
 	}
 }
 

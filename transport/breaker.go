@@ -78,6 +78,7 @@ type breakerEntry struct {
 	retryAt time.Time     // when an open breaker turns half-open
 	changed chan struct{} // closed and replaced whenever waiters should look again
 	publish time.Time     // an open verdict to share (WithSharedBreaker), zero: none
+	failAt  time.Time     // when the latest failed attempt was sent
 
 	// users counts the calls between entry and the end of their RoundTrip
 	// (waiting, probing or in flight), with WithBreakerKey; used and idle
@@ -156,6 +157,22 @@ func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 	return nil
 }
 
+// fresh returns the outcome of an attempt sent at sent as the breaker
+// counts it; e.mu is held. A success from an attempt sent before the latest
+// failed one was sent is stale evidence — it was on its way before the API
+// failed — so it is not counted and does not end a run of consecutive
+// failures: when an outage begins under load, the answers to the requests
+// already in flight must not hide it until every caller has met a 529.
+func (e *breakerEntry) fresh(sent time.Time, outcome error) error {
+	switch {
+	case outcome == nil && sent.Before(e.failAt):
+		return errBreakerExcluded
+	case outcome == errBreakerFailure && sent.After(e.failAt):
+		e.failAt = sent
+	}
+	return outcome
+}
+
 // RoundTrip implements http.RoundTripper.
 func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
@@ -170,10 +187,11 @@ func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, err
 	}
+	sent := time.Now()
 	resp, err := b.next.RoundTrip(req)
 	e.mu.Lock()
 	e.cur = ctx
-	done(breakerOutcome(ctx, resp, err))
+	done(e.fresh(sent, breakerOutcome(ctx, resp, err)))
 	e.cur = nil
 	if e.state == gobreaker.StateHalfOpen {
 		e.notify() // a probe slot may be free again

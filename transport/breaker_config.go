@@ -8,17 +8,19 @@ import (
 // BreakerSettings tune the circuit breaker. A zero field takes its default.
 //
 // The default trip rule tells an outage from a degraded API: the breaker
-// opens on ConsecutiveFailures failed attempts in a row (8), or when at
+// opens on ConsecutiveFailures failed attempts in a row (6), or when at
 // least MinRequests (10) attempts in Window (10 s) fail at FailureRatio
 // (0.9) or more. A degraded API — 10–30 % of attempts answered 529 or 500,
-// which retries ride through — almost never fails 8 times in a row (0.3⁸ ≈
-// 7·10⁻⁵), so the breaker stays closed; a down API fails every attempt, so
-// it opens after 8. PollyBreakerSettings are the settings of Polly's
+// which retries ride through — seldom fails 6 times in a row (0.3⁶ ≈
+// 7·10⁻⁴ per attempt), so the breaker stays closed; a down API fails every
+// attempt, so it opens after 6. A success from an attempt sent before the
+// latest failed one does not end the run (it was in flight before the API
+// failed). PollyBreakerSettings are the settings of Polly's
 // standard resilience handler (10 % of at least 100 calls in 30 s), the
 // defaults of sluice before v0.x.
 type BreakerSettings struct {
 	// ConsecutiveFailures trips the breaker when that many counted
-	// attempts in a row fail, whatever the window holds. Default 8; a
+	// attempts in a row fail, whatever the window holds. Default 6; a
 	// negative value turns the rule off (only the ratio trips).
 	ConsecutiveFailures int
 	// FailureRatio trips the breaker when failures / (failures +
@@ -40,7 +42,7 @@ type BreakerSettings struct {
 
 // Default breaker settings.
 const (
-	DefaultBreakerConsecutiveFailures = 8
+	DefaultBreakerConsecutiveFailures = 6
 	DefaultBreakerFailureRatio        = 0.9
 	DefaultBreakerMinRequests         = 10
 	DefaultBreakerWindow              = 10 * time.Second
