@@ -35,13 +35,16 @@ const headerShouldRetry = "X-Should-Retry"
 // overrides the status rule, as in the providers' SDKs, except that 400,
 // 401, 403, 404, 413 and 422 are never retried. Not retried either: a 429
 // that reports a hard limit (spend limit, insufficient_quota, "Request too
-// large"), a request whose context is done, and a request whose body cannot
-// be replayed (see WithMaxReplayBody).
+// large", or the server's x-should-retry: false: a hard quota, see
+// IsHardQuota), a request whose context is done, a request whose body cannot
+// be replayed (see WithMaxReplayBody), and a local refusal from a layer
+// below — an open breaker's *BreakerOpenError, the limiter's ErrQueueFull,
+// *WaitError, ErrExceedsCapacity or ErrClosed — which is returned at once.
 //
 // How long it waits: the server's word first — retry-after-ms, then
 // Retry-After in seconds or as an HTTP-date — plus an upward-only jitter
-// (WithServerDelayJitter); otherwise exponential backoff with ±50% jitter
-// (WithBackoff). A server delay above WithMaxServerDelay, a wait that would
+// (WithServerDelayJitter); otherwise exponential backoff, each wait drawn
+// in [step/2, step] (WithBackoff). A server delay above WithMaxServerDelay, a wait that would
 // end after the context's deadline or WithMaxElapsedTime, the last of
 // WithMaxAttempts, or a retry the budget refuses (WithRetryBudget) all end
 // the call at once with the last response. A cancelled context interrupts a
