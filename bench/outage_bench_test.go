@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ const (
 // through each client set-up while the fake has a 529 outage in the middle
 // of the run (run it with -benchtime=1x).
 func BenchmarkOutage(b *testing.B) {
-	for _, s := range clientSetups() {
+	for _, s := range breakerSetups() {
 		b.Run(s.name, func(b *testing.B) {
 			if s.opts == nil {
 				b.Skip("pending: transport.New not on main")
@@ -109,7 +110,7 @@ func runOutage(b *testing.B, s clientSetup) {
 	b.ReportMetric(float64(during)/outageLength.Seconds(), "outage-arrivals/s")
 	b.ReportMetric(float64(recovery.Milliseconds()), "recovery-ms")
 	b.ReportMetric(float64(recovered), "200s-after")
-	if s.name == "sluice" {
+	if strings.HasPrefix(s.name, "sluice") {
 		b.ReportMetric(float64(whileOpen), "open-arrivals")
 		b.ReportMetric(float64(blog.opens()), "breaker-opens")
 	}

@@ -53,6 +53,7 @@ scenario() { # file, bench regexp, extra flags
 }
 scenario goodput.txt '^BenchmarkGoodput$' -benchtime=1x
 scenario outage.txt '^BenchmarkOutage$' -benchtime=1x
+scenario chaos.txt '^BenchmarkChaos$' -benchtime=1x
 scenario stream.txt '^BenchmarkTTFB$' -benchtime=1000x -count=5
 scenario heap.txt '^BenchmarkStreamHeap$' -benchtime=3x
 scenario scale.txt '^BenchmarkWaiters10k$' -benchtime=3x

@@ -29,6 +29,9 @@ type scenario struct {
 	// outage, and log receives its breaker's state changes.
 	outage bool
 	log    *breakerLog
+	// polly asks sluice for its old breaker trip rule, Polly's
+	// (transport.PollyBreakerSettings), to compare with the default.
+	polly bool
 	// closers collects what the set-up built that must be closed at the
 	// end (sluice's *transport.Transport holds a limiter).
 	closers *[]io.Closer
@@ -67,6 +70,19 @@ func clientSetups() []clientSetup {
 		setups[len(setups)-1].opts = func(base http.RoundTripper, sc scenario) []option.RequestOption {
 			return []option.RequestOption{client(goodputStack(base, sc)), option.WithMaxRetries(0)}
 		}
+	}
+	return setups
+}
+
+// breakerSetups are clientSetups plus sluice with its former trip rule
+// (Polly's), for the scenarios that measure the breaker: chaos and outage.
+func breakerSetups() []clientSetup {
+	setups := clientSetups()
+	if goodputStack != nil {
+		setups = append(setups, clientSetup{"sluice-polly", func(base http.RoundTripper, sc scenario) []option.RequestOption {
+			sc.polly = true
+			return []option.RequestOption{option.WithHTTPClient(&http.Client{Transport: goodputStack(base, sc)}), option.WithMaxRetries(0)}
+		}})
 	}
 	return setups
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 
@@ -25,12 +26,15 @@ func init() {
 			logs = sc.log
 		}
 		opts := []transport.Option{transport.WithLogger(slog.New(logs)), sluiceWindow(sc.window)}
-		if sc.outage {
-			opts = append(opts, transport.WithBreakerSettings(transport.BreakerSettings{
-				Window: transport.DefaultBreakerWindow / outageCompression,
-				Break:  transport.DefaultBreakerBreak / outageCompression,
-			}))
+		bs := transport.BreakerSettings{}
+		if sc.polly {
+			bs = transport.PollyBreakerSettings()
 		}
+		if sc.outage {
+			bs.Window = cmp.Or(bs.Window, transport.DefaultBreakerWindow) / outageCompression
+			bs.Break = cmp.Or(bs.Break, transport.DefaultBreakerBreak) / outageCompression
+		}
+		opts = append(opts, transport.WithBreakerSettings(bs))
 		t := transport.New(base, opts...)
 		if sc.closers != nil {
 			*sc.closers = append(*sc.closers, t)

@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/internal/readmostly"
-	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/telemetry"
 )
 
@@ -26,10 +25,12 @@ import (
 // What counts: a 5xx response (529 included) or a transport error is a
 // failure; any other response, 429 included — quota is the limiter's and
 // the retry layer's business — is a success; other 4xx responses and calls
-// whose context ended (canceled or past its deadline) or that the limiter
-// below refused (closed, queue full, too large) are not counted. The
-// breaker opens when the failures over a rolling window reach a ratio of the
-// calls, once the window holds a minimum of calls (BreakerSettings).
+// whose context ended (canceled or past its deadline) or that a layer below
+// refused (localRefusal: limiter closed, queue full, too large, wait past
+// the deadline) are not counted. The breaker opens on a run of consecutive
+// failures, or when the failures over a short rolling window reach a high
+// ratio of a small minimum of calls (BreakerSettings): an outage, not the
+// ordinary share of 529s a degraded API answers.
 //
 // While a breaker is open nothing reaches the network. By default a call
 // waits until the breaker lets traffic through again: after the break, the
@@ -77,6 +78,7 @@ type breakerEntry struct {
 	retryAt time.Time     // when an open breaker turns half-open
 	changed chan struct{} // closed and replaced whenever waiters should look again
 	publish time.Time     // an open verdict to share (WithSharedBreaker), zero: none
+	failAt  time.Time     // when the latest failed attempt was sent
 
 	// users counts the calls between entry and the end of their RoundTrip
 	// (waiting, probing or in flight), with WithBreakerKey; used and idle
@@ -114,6 +116,9 @@ func (b *breakerTransport) newEntry(key string) *breakerEntry {
 		BucketPeriod: s.Window / 10,
 		Timeout:      s.Break,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
+			if s.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= uint32(s.ConsecutiveFailures) {
+				return true // an outage: everything fails
+			}
 			n := c.TotalFailures + c.TotalSuccesses
 			return n >= s.MinRequests && float64(c.TotalFailures) >= s.FailureRatio*float64(n)
 		},
@@ -135,7 +140,7 @@ var (
 func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, ErrBreakerOpen) || limiterRefusal(err) || errors.Is(err, limiter.ErrQueueFull) {
+			localRefusal(err) {
 			// Refused before reaching the network: says nothing of the API.
 			return errBreakerExcluded
 		}
@@ -152,6 +157,22 @@ func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 	return nil
 }
 
+// fresh returns the outcome of an attempt sent at sent as the breaker
+// counts it; e.mu is held. A success from an attempt sent before the latest
+// failed one was sent is stale evidence — it was on its way before the API
+// failed — so it is not counted and does not end a run of consecutive
+// failures: when an outage begins under load, the answers to the requests
+// already in flight must not hide it until every caller has met a 529.
+func (e *breakerEntry) fresh(sent time.Time, outcome error) error {
+	switch {
+	case outcome == nil && sent.Before(e.failAt):
+		return errBreakerExcluded
+	case outcome == errBreakerFailure && sent.After(e.failAt):
+		e.failAt = sent
+	}
+	return outcome
+}
+
 // RoundTrip implements http.RoundTripper.
 func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
@@ -166,10 +187,11 @@ func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, err
 	}
+	sent := time.Now()
 	resp, err := b.next.RoundTrip(req)
 	e.mu.Lock()
 	e.cur = ctx
-	done(breakerOutcome(ctx, resp, err))
+	done(e.fresh(sent, breakerOutcome(ctx, resp, err)))
 	e.cur = nil
 	if e.state == gobreaker.StateHalfOpen {
 		e.notify() // a probe slot may be free again

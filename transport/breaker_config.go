@@ -5,17 +5,32 @@ import (
 	"time"
 )
 
-// BreakerSettings tune the circuit breaker. A zero field takes its default;
-// the defaults are those of Polly's standard resilience handler.
+// BreakerSettings tune the circuit breaker. A zero field takes its default.
+//
+// The default trip rule tells an outage from a degraded API: the breaker
+// opens on ConsecutiveFailures failed attempts in a row (6), or when at
+// least MinRequests (10) attempts in Window (10 s) fail at FailureRatio
+// (0.9) or more. A degraded API — 10–30 % of attempts answered 529 or 500,
+// which retries ride through — seldom fails 6 times in a row (0.3⁶ ≈
+// 7·10⁻⁴ per attempt), so the breaker stays closed; a down API fails every
+// attempt, so it opens after 6. A success from an attempt sent before the
+// latest failed one does not end the run (it was in flight before the API
+// failed). PollyBreakerSettings are the settings of Polly's
+// standard resilience handler (10 % of at least 100 calls in 30 s), the
+// defaults of sluice before v0.x.
 type BreakerSettings struct {
+	// ConsecutiveFailures trips the breaker when that many counted
+	// attempts in a row fail, whatever the window holds. Default 6; a
+	// negative value turns the rule off (only the ratio trips).
+	ConsecutiveFailures int
 	// FailureRatio trips the breaker when failures / (failures +
-	// successes) over Window reaches it. Default 0.1; values above 1 mean 1.
+	// successes) over Window reaches it. Default 0.9; values above 1 mean 1.
 	FailureRatio float64
 	// MinRequests is how many calls Window must hold before the ratio is
-	// judged. Default 100.
+	// judged. Default 10.
 	MinRequests uint32
 	// Window is the rolling window of the ratio, kept in ten buckets.
-	// Default 30 s.
+	// Default 10 s.
 	Window time.Duration
 	// Break is how long an open breaker refuses traffic before it lets a
 	// probe through. Default 5 s.
@@ -27,14 +42,28 @@ type BreakerSettings struct {
 
 // Default breaker settings.
 const (
-	DefaultBreakerFailureRatio = 0.1
-	DefaultBreakerMinRequests  = 100
-	DefaultBreakerWindow       = 30 * time.Second
-	DefaultBreakerBreak        = 5 * time.Second
-	DefaultBreakerProbes       = 1
+	DefaultBreakerConsecutiveFailures = 6
+	DefaultBreakerFailureRatio        = 0.9
+	DefaultBreakerMinRequests         = 10
+	DefaultBreakerWindow              = 10 * time.Second
+	DefaultBreakerBreak               = 5 * time.Second
+	DefaultBreakerProbes              = 1
 )
 
+// PollyBreakerSettings returns the trip rule of Polly's standard
+// resilience handler, sluice's defaults until the consecutive-failure rule:
+// open at a 10 % failure ratio once 100 calls are in a 30 s window, no
+// consecutive-failure rule. For an LLM API it opens under ordinary
+// degradation and needs 100 calls to see an outage (docs/breaker.md).
+func PollyBreakerSettings() BreakerSettings {
+	return BreakerSettings{ConsecutiveFailures: -1, FailureRatio: 0.1, MinRequests: 100,
+		Window: 30 * time.Second, Break: 5 * time.Second, Probes: 1}
+}
+
 func (s BreakerSettings) withDefaults() BreakerSettings {
+	if s.ConsecutiveFailures == 0 {
+		s.ConsecutiveFailures = DefaultBreakerConsecutiveFailures
+	}
 	if s.FailureRatio <= 0 {
 		s.FailureRatio = DefaultBreakerFailureRatio
 	}

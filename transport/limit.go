@@ -139,7 +139,7 @@ func (t *limitTransport) observe(ctx context.Context, key string, kind provider.
 		}
 	}
 	_ = res.Observe(ctx, o)
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529 {
+	if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529) && !hardQuota(resp) {
 		if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 && d <= t.maxCooldown {
 			_ = t.l.Cooldown(ctx, key, now.Add(d))
 		}

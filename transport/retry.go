@@ -35,13 +35,16 @@ const headerShouldRetry = "X-Should-Retry"
 // overrides the status rule, as in the providers' SDKs, except that 400,
 // 401, 403, 404, 413 and 422 are never retried. Not retried either: a 429
 // that reports a hard limit (spend limit, insufficient_quota, "Request too
-// large"), a request whose context is done, and a request whose body cannot
-// be replayed (see WithMaxReplayBody).
+// large", or the server's x-should-retry: false: a hard quota, see
+// IsHardQuota), a request whose context is done, a request whose body cannot
+// be replayed (see WithMaxReplayBody), and a local refusal from a layer
+// below — an open breaker's *BreakerOpenError, the limiter's ErrQueueFull,
+// *WaitError, ErrExceedsCapacity or ErrClosed — which is returned at once.
 //
 // How long it waits: the server's word first — retry-after-ms, then
 // Retry-After in seconds or as an HTTP-date — plus an upward-only jitter
-// (WithServerDelayJitter); otherwise exponential backoff with ±50% jitter
-// (WithBackoff). A server delay above WithMaxServerDelay, a wait that would
+// (WithServerDelayJitter); otherwise exponential backoff, each wait drawn
+// in [step/2, step] (WithBackoff). A server delay above WithMaxServerDelay, a wait that would
 // end after the context's deadline or WithMaxElapsedTime, the last of
 // WithMaxAttempts, or a retry the budget refuses (WithRetryBudget) all end
 // the call at once with the last response. A cancelled context interrupts a
@@ -147,6 +150,10 @@ func (t *retryTransport) classify(ctx context.Context, resp *http.Response, err 
 	reason := statusReason(status)
 	switch resp.Header.Get(headerShouldRetry) {
 	case "false":
+		if status == http.StatusTooManyRequests {
+			// A quota the server says waiting will not fix: a hard quota.
+			return verdict{reason: reason, status: status, giveUpAs: giveUpHardLimit}
+		}
 		return verdict{}
 	case "true":
 		if reason == "" {
@@ -207,13 +214,25 @@ func (t *retryTransport) serverJitter(d time.Duration) time.Duration {
 	return d + rand.N(j+1)
 }
 
+// backoffJitter randomises a backoff step b downward, uniformly in
+// [b/2, b]: "equal jitter". Waits never exceed the nominal sequence, so a
+// call that meets several transient failures in a row (the tail of a
+// degraded API) is not held up to 1.5× longer, as ±50 % would, while
+// callers that failed together still spread over half the step.
+func backoffJitter(b time.Duration) time.Duration {
+	if b <= 1 {
+		return b
+	}
+	return b - rand.N(b/2+1)
+}
+
 // newBackoff returns the backoff of one logical call.
 func (t *retryTransport) newBackoff() *backoff.ExponentialBackOff {
 	return backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(t.cfg.initial),
 		backoff.WithMaxInterval(t.cfg.maxInterval),
 		backoff.WithMultiplier(2),
-		backoff.WithRandomizationFactor(0.5),
-		backoff.WithMaxElapsedTime(0), // the layer bounds elapsed time itself
+		backoff.WithRandomizationFactor(0), // jittered downward by the call (backoffJitter)
+		backoff.WithMaxElapsedTime(0),      // the layer bounds elapsed time itself
 	)
 }

@@ -198,7 +198,7 @@ func (c *call) delay(resp *http.Response, err error, now time.Time) (d time.Dura
 	if c.bo == nil {
 		c.bo = c.t.newBackoff()
 	}
-	return c.bo.NextBackOff(), sourceBackoff, false
+	return backoffJitter(c.bo.NextBackOff()), sourceBackoff, false
 }
 
 // sleep waits d before attempt n, or until the caller's context ends.
@@ -227,6 +227,9 @@ func (c *call) giveUp(n int, resp *http.Response, err error, v verdict, why stri
 			resp.Header = make(http.Header)
 		}
 		resp.Header.Set(headerShouldRetry, "false")
+		if why == giveUpHardLimit {
+			resp.Header.Set(HeaderHardQuota, "true")
+		}
 		return resp, nil
 	}
 	reason := ErrRetriesExhausted

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-
-	"github.com/sluicehq/sluice/limiter"
 )
 
 // Retry reasons (telemetry.AttrRetryReason).
@@ -109,16 +107,6 @@ func isHardLimit(body []byte) bool {
 	return bytes.Contains(body, []byte(`"Request too large`))
 }
 
-// limiterRefusal reports whether err is the limiter refusing an attempt
-// for good: it is closed, the request can never fit a bucket, or the wait
-// would outlast the deadline. Nothing was sent, and another attempt would be
-// refused the same way (after Close, for as long as the retry layer's
-// elapsed-time bound allows).
-func limiterRefusal(err error) bool {
-	return errors.Is(err, limiter.ErrClosed) || errors.Is(err, limiter.ErrExceedsCapacity) ||
-		errors.Is(err, limiter.ErrWouldExceedDeadline)
-}
-
 // retryableErr reports whether err, returned by the layers below with no
 // response, is worth another attempt. Connection refused/reset, EOF before
 // the headers and per-attempt timeouts are; a done caller context, and
@@ -138,8 +126,8 @@ func retryableErr(ctx context.Context, err error) bool {
 	switch {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify):
 		return false
-	case limiterRefusal(err):
-		return false
+	case localRefusal(err):
+		return false // refused before the network: final (refusal.go)
 	case errors.As(err, &r):
 		return r.Retryable()
 	}

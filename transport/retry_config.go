@@ -87,9 +87,10 @@ func WithMaxAttempts(n int) Option {
 }
 
 // WithBackoff sets the exponential backoff used when the server names no
-// delay: the first wait is initial, each next one 2× longer up to max, each
-// randomised by ±50% (cenkalti/backoff's formula). Non-positive values, or
-// max < initial, are ignored.
+// delay: the first step is initial, each next one 2× longer up to max, and
+// each wait is drawn uniformly in [step/2, step] (downward jitter: never
+// longer than the step). Non-positive values, or max < initial, are
+// ignored.
 func WithBackoff(initial, max time.Duration) Option {
 	return func(c *config) {
 		if initial > 0 && max >= initial {

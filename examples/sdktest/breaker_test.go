@@ -3,7 +3,9 @@ package sdktest
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +141,53 @@ func TestBreakerWithSDKRetries(t *testing.T) {
 			t.Fatalf("%s: %d requests reached the server through an open breaker", name, n)
 		}
 		t.Logf("%s: the SDK's retries of the refusal took %v", name, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// TestStackFailFastThroughSDKs: transport.New(nil, WithFailFast()) with the
+// API down, through both SDKs as documented (WithMaxRetries(0)). Once the
+// breaker is open, a call returns a *BreakerOpenError at once — the retry
+// layer does not retry a local refusal — and sends nothing.
+func TestStackFailFastThroughSDKs(t *testing.T) {
+	srv := llmtest.NewServer(llmtest.Config{})
+	defer srv.Close()
+	tr := transport.New(nil, transport.WithFailFast(), transport.WithBackoff(time.Millisecond, 5*time.Millisecond),
+		transport.WithLogger(slog.New(slog.DiscardHandler)))
+	defer tr.Close()
+	hc := &http.Client{Transport: tr}
+	a := anthropic.NewClient(aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("sk-ant-test"),
+		aoption.WithHTTPClient(hc), aoption.WithMaxRetries(0), aoption.WithoutOpenTelemetry())
+	o := openai.NewClient(ooption.WithBaseURL(srv.URL+"/v1/"), ooption.WithAPIKey("sk-test"),
+		ooption.WithHTTPClient(hc), ooption.WithMaxRetries(0))
+	srv.StartOutage(time.Minute, 529)
+
+	for name, call := range breakerCalls(a, o) {
+		var boe *transport.BreakerOpenError
+		tripCalls := 0
+		for !errors.As(call(context.Background()), &boe) {
+			if tripCalls++; tripCalls == 200 {
+				t.Fatalf("%s: the breaker did not open in 200 calls against a down API", name)
+			}
+		}
+		before := srv.Stats().Arrivals
+		var took []time.Duration
+		for range 20 {
+			start := time.Now()
+			err := call(context.Background())
+			took = append(took, time.Since(start))
+			if !errors.As(err, &boe) || !errors.Is(err, transport.ErrBreakerOpen) || boe.Reason != "fail_fast" {
+				t.Fatalf("%s with the breaker open: %v, want a fail_fast *BreakerOpenError", name, err)
+			}
+		}
+		if n := srv.Stats().Arrivals - before; n != 0 {
+			t.Fatalf("%s: %d requests reached the server through an open breaker", name, n)
+		}
+		slices.Sort(took)
+		t.Logf("%s: open after %d calls; refused calls took median %v, max %v", name, tripCalls+1, took[len(took)/2], took[len(took)-1])
+		// The target is < 10 ms; the bounds are wide for a shared machine
+		// under the race detector (the old behaviour took seconds).
+		if took[len(took)/2] > 10*time.Millisecond || took[len(took)-1] > 250*time.Millisecond {
+			t.Fatalf("%s: refused calls took median %v, max %v; want at once", name, took[len(took)/2], took[len(took)-1])
+		}
 	}
 }
