@@ -103,8 +103,8 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	end := res.Cancel
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529 {
-		end = res.Throttled
+	if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529) && !hardQuota(resp) {
+		end = res.Throttled // a hard quota is no sign of load: AIMD keeps its cap
 	}
 	if resp.Body == nil {
 		end()
