@@ -4,20 +4,29 @@
 //
 // # Model
 //
-// Every key — by default an API key's fingerprint plus the model, because
-// providers limit per model — has four token buckets, one per Kind:
+// Every key — by default an API key's fingerprint plus the model's class,
+// because providers limit per model or class of models — has four token
+// buckets, one per Kind:
 // requests, input tokens, output tokens (Anthropic's ITPM and OTPM) and
 // tokens (OpenAI's TPM). A bucket holds up to its limit and refills
 // continuously at limit per window, as the providers' buckets do.
 //
-// A request reserves before it is sent: one request, its estimated input
-// tokens (body bytes divided by a bytes-per-token ratio calibrated per model
-// from reported usage), and its max_tokens as output — exactly how Anthropic
-// accounts output tokens. When the real usage is known the reservation is
-// settled: unused tokens go back, an underestimate is charged. A request
-// that fails, is cancelled or is rejected gives its reservation back. A
-// request larger than a bucket can ever hold fails at once with a
-// *CapacityError.
+// A request reserves before it is sent what the provider will count: one
+// request; the input tokens, estimated from the body's size by a fit
+// calibrated per model from reported usage, less a cached prompt prefix
+// (Request.Prefixes) the provider does not count; and the output by the
+// provider's rule (OutputRule): for Anthropic, what the key's recent answers
+// generated, since output counts as it is generated; for OpenAI's TPM,
+// max_tokens. When the real usage is known the reservation is settled: an
+// overestimate goes back, an underestimate is charged, into debt if need
+// be. A request that fails, is cancelled or is rejected gives its
+// reservation back.
+//
+// Token counts are estimates, so they never refuse a request: one larger
+// than a bucket is admitted once the bucket is full, one whose token wait
+// would outlast its deadline is admitted at once, and the provider judges.
+// A *CapacityError comes only where the provider documents a refusal
+// (OutputAtMaxTokens), a *WaitError only from waits that are certain.
 //
 // Limits need no configuration: the transport layer reports every
 // response's rate-limit headers through Observe, and the limiter adopts the
@@ -32,8 +41,9 @@
 // a large request is not starved by small ones behind it. The queue can be
 // bounded (WithMaxQueue, ErrQueueFull), requests in flight can be capped
 // (WithConcurrency) or adapted to 429/529 (WithAIMD), and an acquire whose
-// estimated wait exceeds its context's deadline fails at once with a
-// *WaitError instead of waiting for a slot it cannot use.
+// wait for a cool-down or the requests limit exceeds its context's deadline
+// fails at once with a *WaitError instead of waiting for a slot it cannot
+// use.
 //
 // Buckets and cool-downs live in a Store: in memory by default, or shared by
 // a fleet of processes (WithStore) so they spend one quota together.
