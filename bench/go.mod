@@ -5,7 +5,7 @@ go 1.26.0
 replace github.com/sluicehq/sluice => ../
 
 require (
-	github.com/anthropics/anthropic-sdk-go/v2 v2.15.0
+	github.com/anthropics/anthropic-sdk-go/v2 v2.17.0
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/sluicehq/sluice v0.0.0-00010101000000-000000000000

@@ -5,8 +5,8 @@ go 1.26.0
 replace github.com/sluicehq/sluice => ../
 
 require (
-	github.com/anthropics/anthropic-sdk-go/v2 v2.15.0
-	github.com/openai/openai-go/v3 v3.98.0
+	github.com/anthropics/anthropic-sdk-go/v2 v2.17.0
+	github.com/openai/openai-go/v3 v3.102.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sluicehq/sluice v0.0.0-00010101000000-000000000000
 	github.com/sluicehq/sluice/limiter/redisstore v0.0.0-00010101000000-000000000000

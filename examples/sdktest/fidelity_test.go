@@ -96,21 +96,58 @@ func fidelityWorkloads() []fidelityWorkload {
 	}
 }
 
+// fidelityResult is one run of a workload.
+type fidelityResult struct {
+	failed      int64
+	firstErr    error
+	wall, ideal time.Duration
+	st          llmtest.Stats
+}
+
 // TestAnthropicCountingRules runs the provider-fidelity workloads through
 // the default stack, no limits configured, with the SDK's retries off and
-// on: no call fails, at most 1 % of arrivals meet a 429, and the run takes
-// at most 1.15× the least time the provider's counting allows.
+// on: no call fails and at most 1 % of arrivals meet a 429. Wall time
+// against the provider's minimum is a speed target, so it is measured by
+// BenchmarkAnthropicCountingRules (make bench), not asserted here.
 func TestAnthropicCountingRules(t *testing.T) {
 	for _, w := range fidelityWorkloads() {
 		for _, sdkRetries := range []int{0, 2} {
 			t.Run(fmt.Sprintf("%s/sdk retries %d", w.name, sdkRetries), func(t *testing.T) {
-				runFidelity(t, w, sdkRetries)
+				r := runFidelity(w, sdkRetries)
+				st := r.st
+				t.Logf("%d calls: %d failed, %d arrivals, %d 429s, wall %v, minimum %v (%.2f×); input %d, cache writes %d, reads %d, output %d",
+					w.calls, r.failed, st.Arrivals, st.RateLimited, r.wall.Round(time.Millisecond), r.ideal.Round(time.Millisecond),
+					float64(r.wall)/float64(max(r.ideal, 1)), st.InputTokens, st.CacheCreationTokens, st.CacheReadTokens, st.OutputTokens)
+				if r.failed != 0 {
+					t.Fatalf("%d of %d calls failed (first: %v); the bare SDK completes this workload", r.failed, w.calls, r.firstErr)
+				}
+				if float64(st.RateLimited) > 0.01*float64(st.Arrivals) {
+					t.Errorf("%d 429s of %d arrivals, want at most 1 %%", st.RateLimited, st.Arrivals)
+				}
 			})
 		}
 	}
 }
 
-func runFidelity(t *testing.T, w fidelityWorkload, sdkRetries int) {
+// BenchmarkAnthropicCountingRules reports, per workload, the wall time as
+// a multiple of the least the provider's counting allows (target ≤ 1.15),
+// failed calls and 429s served. One iteration is one run of the workload.
+func BenchmarkAnthropicCountingRules(b *testing.B) {
+	for _, w := range fidelityWorkloads() {
+		b.Run(strings.ReplaceAll(w.name, " ", "_"), func(b *testing.B) {
+			var r fidelityResult
+			for b.Loop() {
+				r = runFidelity(w, 2)
+			}
+			b.ReportMetric(float64(r.wall)/float64(max(r.ideal, 1)), "wall/min")
+			b.ReportMetric(r.wall.Seconds(), "wall-s")
+			b.ReportMetric(float64(r.failed), "failed")
+			b.ReportMetric(float64(r.st.RateLimited), "429s")
+		})
+	}
+}
+
+func runFidelity(w fidelityWorkload, sdkRetries int) fidelityResult {
 	srv := llmtest.NewServer(llmtest.Config{
 		Window: fidelityWindow, Quota: w.quota, OutputTokens: w.output,
 		ModelClass: llmtest.AnthropicModelClass,
@@ -123,8 +160,8 @@ func runFidelity(t *testing.T, w fidelityWorkload, sdkRetries int) {
 		aoption.WithHTTPClient(&http.Client{Transport: tr}), aoption.WithMaxRetries(sdkRetries), aoption.WithoutOpenTelemetry())
 	start := time.Now()
 	var mu sync.Mutex
-	var firstErr error
-	failed := limitRun(20, w.calls, func(i int) error {
+	var r fidelityResult
+	r.failed = limitRun(20, w.calls, func(i int) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var err error
@@ -137,29 +174,14 @@ func runFidelity(t *testing.T, w fidelityWorkload, sdkRetries int) {
 			_, err = c.Messages.New(ctx, w.params(i))
 		}
 		mu.Lock()
-		if err != nil && firstErr == nil {
-			firstErr = err
+		if err != nil && r.firstErr == nil {
+			r.firstErr = err
 		}
 		mu.Unlock()
 		return err
 	})
-	wall := time.Since(start)
-	st := srv.Stats()
-	ideal := minWall(w.quota, st)
-	t.Logf("%d calls: %d failed, %d arrivals, %d 429s, wall %v, minimum %v (%.2f×); input %d, cache writes %d, reads %d, output %d",
-		w.calls, failed, st.Arrivals, st.RateLimited, wall.Round(time.Millisecond), ideal.Round(time.Millisecond),
-		float64(wall)/float64(max(ideal, 1)), st.InputTokens, st.CacheCreationTokens, st.CacheReadTokens, st.OutputTokens)
-	if failed != 0 {
-		t.Fatalf("%d of %d calls failed (first: %v); the bare SDK completes this workload", failed, w.calls, firstErr)
-	}
-	if float64(st.RateLimited) > 0.01*float64(st.Arrivals) {
-		t.Errorf("%d 429s of %d arrivals, want at most 1 %%", st.RateLimited, st.Arrivals)
-	}
-	// The minimum leaves out latency: the first answer the limiter learns
-	// the limits from, the last call's own time, and a loaded machine's
-	// scheduling (this runs beside other packages' tests). 1.15× plus a
-	// second for those; measured figures are in docs/benchmarks.md.
-	if limit := time.Duration(1.15*float64(ideal)) + time.Second; wall > limit {
-		t.Errorf("wall %v, more than 1.15× the provider's minimum %v plus 1s", wall, ideal)
-	}
+	r.wall = time.Since(start)
+	r.st = srv.Stats()
+	r.ideal = minWall(w.quota, r.st)
+	return r
 }
