@@ -205,7 +205,7 @@ func walkPrompt(body []byte) (int, []breakpoint, []boundary, error) {
 		}
 	}
 	if p.all > maxBreakpoints {
-		return 0, nil, nil, fmt.Errorf("%w: A maximum of %d blocks with cache_control may be provided. Found %d.", errBadRequest, maxBreakpoints, p.all)
+		return 0, nil, nil, fmt.Errorf("%w: A maximum of %d blocks with cache_control may be provided. Found %d", errBadRequest, maxBreakpoints, p.all)
 	}
 	return p.n, p.bps, p.bounds, nil
 }

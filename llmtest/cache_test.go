@@ -162,7 +162,7 @@ func TestPromptCacheBreakpoints(t *testing.T) {
 	// counts its JSON without cache_control.
 	toolJSON, _ := json.Marshal(map[string]any{"name": "lookup", "description": strings.Repeat("d", 4400), "input_schema": map[string]any{"type": "object"}})
 	toolBytes := len(toolJSON)
-	res, b = post(t, s, "/v1/messages/count_tokens", "k", body(4, "question"))
+	_, b = post(t, s, "/v1/messages/count_tokens", "k", body(4, "question"))
 	var ct struct {
 		InputTokens int `json:"input_tokens"`
 	}
