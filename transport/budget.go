@@ -53,20 +53,41 @@ func (b *retryBudget) deposit(now time.Time) {
 	b.mu.Unlock()
 }
 
-// withdraw reports whether one more retry fits the budget and, if so,
-// records it.
-func (b *retryBudget) withdraw(now time.Time) bool {
+// untilRoom returns how long until the budget may have room for one more
+// retry: the start of the next bucket, when the oldest one's calls and
+// retries leave the window. ok is false when waiting cannot help: no
+// retry in the window will expire and the calls alone never allow one
+// (a zero budget, or an idle client whose own calls are all it has).
+func (b *retryBudget) untilRoom(now time.Time) (d time.Duration, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	i := b.slot(now)
+	calls, retries := b.sums(now)
+	if retries == 0 && b.ratio*float64(calls)+b.minRetries < 1 {
+		return 0, false
+	}
+	ns := now.UnixNano()
+	return time.Duration(b.bucketDur - ns%b.bucketDur), true
+}
+
+// sums adds up the calls and retries of the window. Called with mu held.
+func (b *retryBudget) sums(now time.Time) (calls, retries int64) {
 	oldest := now.UnixNano()/b.bucketDur - budgetBuckets + 1
-	var calls, retries int64
 	for j := range budgetBuckets {
 		if b.epoch[j] >= oldest {
 			calls += b.calls[j]
 			retries += b.retries[j]
 		}
 	}
+	return calls, retries
+}
+
+// withdraw reports whether one more retry fits the budget and, if so,
+// records it.
+func (b *retryBudget) withdraw(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := b.slot(now)
+	calls, retries := b.sums(now)
 	if float64(retries+1) > b.ratio*float64(calls)+b.minRetries {
 		return false
 	}

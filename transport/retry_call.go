@@ -155,7 +155,11 @@ func (c *call) prepareRetry(n int, resp *http.Response, err error, v verdict) (*
 		return stop(giveUpDeadline, d)
 	}
 	if t.budget != nil && !t.budget.withdraw(now) {
-		return stop(giveUpBudget, d)
+		waited, ok := c.waitBudget(now, d)
+		if !ok {
+			return stop(giveUpBudget, d+waited)
+		}
+		t.tel.wait(c.ctx, waited, sourceBudget, v.reason, v.status, n+1)
 	}
 	if c.getBody != nil {
 		body, gerr := c.getBody()
@@ -176,6 +180,33 @@ func (c *call) prepareRetry(n int, resp *http.Response, err error, v verdict) (*
 		return nil, serr, true
 	}
 	return nil, nil, false
+}
+
+// waitBudget holds a retry the budget refused until the budget has room,
+// within the call's deadline and MaxElapsedTime and at most one budget
+// window, d being the retry's own wait still to come. A degraded API that
+// needs more retries than the budget allows is slowed down, not failed:
+// the bare SDK, which has no budget, would have completed those calls.
+// It reports how long it waited and whether the retry may go.
+func (c *call) waitBudget(from time.Time, d time.Duration) (time.Duration, bool) {
+	t := c.t
+	dl, hasDL := c.ctx.Deadline()
+	for now := from; ; now = time.Now() {
+		step, ok := t.budget.untilRoom(now)
+		if !ok || now.Sub(from)+step > t.cfg.budgetWindow {
+			return now.Sub(from), false
+		}
+		end := now.Add(step + d)
+		if (t.cfg.maxElapsed > 0 && end.Sub(c.start) > t.cfg.maxElapsed) || (hasDL && end.After(dl)) {
+			return now.Sub(from), false
+		}
+		if c.sleep(0, step) != nil {
+			return time.Since(from), false
+		}
+		if t.budget.withdraw(time.Now()) {
+			return time.Since(from), true
+		}
+	}
 }
 
 // delay returns the wait before the next attempt and where it came from;

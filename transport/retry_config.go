@@ -31,9 +31,12 @@ type retryConfig struct {
 // Defaults of the retry layer, chosen for the Anthropic and OpenAI APIs.
 const (
 	// DefaultMaxAttempts is the number of attempts per call, first one
-	// included. The SDKs make 3; rate-limit bursts on per-minute windows
-	// need more, and the server's Retry-After keeps them from hammering.
-	DefaultMaxAttempts = 5
+	// included. The SDKs make 3 (5 with WithMaxRetries(4)); a degraded API
+	// that fails 20 % of attempts fails 0.2⁵ of calls after 5 but 0.2⁸
+	// after 8, so sluice completes what the SDK would. The retry budget and
+	// the breaker keep the extra attempts from multiplying load in an
+	// outage, and the server's Retry-After keeps them from hammering.
+	DefaultMaxAttempts = 8
 	// DefaultInitialBackoff and DefaultMaxBackoff bound the exponential
 	// backoff used when the server names no delay (529s often carry none).
 	DefaultInitialBackoff = 500 * time.Millisecond
@@ -126,8 +129,11 @@ func WithMaxServerDelay(d time.Duration) Option {
 // WithRetryBudget bounds retries to ratio × the calls of the last 10
 // seconds plus minPerSecond retries per second, as Envoy, gRPC and Finagle
 // do, so a fleet cannot multiply its own load during an outage. A retry the
-// budget refuses is not made: the last response is returned and the
-// exhaustion counted. Defaults: DefaultRetryBudgetRatio and
+// budget refuses waits for room, within the call's deadline,
+// WithMaxElapsedTime and one budget window (10 s): a degraded API slows
+// retries down rather than failing calls. Only when waiting cannot help or
+// would pass those bounds is the last response returned and the exhaustion
+// counted. Defaults: DefaultRetryBudgetRatio and
 // DefaultRetryBudgetMinPerSecond. Negative values are ignored.
 func WithRetryBudget(ratio, minPerSecond float64) Option {
 	return func(c *config) {

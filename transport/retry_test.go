@@ -8,9 +8,17 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func retryPost(t *testing.T, c *http.Client, ctx context.Context, url, body string) (*http.Response, error) {
 	t.Helper()
@@ -254,17 +262,97 @@ func TestRetryBudgetExhausted(t *testing.T) {
 	if retryReadAll(t, resp) != "down" || srv.count() != 1 || resp.Header.Get("x-should-retry") != "false" {
 		t.Fatalf("budget 0 must return the first 503: %d attempts", srv.count())
 	}
-	// The ratio lets retries add 50% of recent calls: after 4 calls, 2 retries.
-	srv2 := newRetryServer(t, retryReply{status: 503, headers: map[string]string{"retry-after-ms": "1"}, body: "down"})
-	c2, _ := retryClient(t, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
-	for range 4 {
-		resp, err := retryPost(t, c2, context.Background(), srv2.URL, retryJSON)
-		if err != nil {
-			t.Fatal(err)
+}
+
+// A retry the budget refuses waits until the budget has room — here made
+// by the calls that keep arriving — and is then made; the budget still
+// bounds the rate of retries.
+func TestRetryBudgetWaitsForRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var arrivals atomic.Int64
+		api := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			io.Copy(io.Discard, req.Body)
+			if req.Header.Get("X-Ok") != "" {
+				return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("ok")), Request: req}, nil
+			}
+			arrivals.Add(1)
+			return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After-Ms": {"1"}},
+				Body: io.NopCloser(strings.NewReader("down")), Request: req}, nil
+		})
+		// 50 % of recent calls, 2 attempts each: of 4 failing calls at
+		// once, 2 retries fit; the other 2 wait until the calls arriving
+		// meanwhile (one every 100 ms) make room.
+		rt := Retry(api, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
+		send := func(ok bool) time.Duration {
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://api.test/v1/messages", strings.NewReader(retryJSON))
+			if ok {
+				req.Header.Set("X-Ok", "1")
+			}
+			start := time.Now()
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Errorf("call: %v", err)
+				return 0
+			}
+			resp.Body.Close()
+			return time.Since(start)
 		}
-		retryReadAll(t, resp)
-	}
-	if n := srv2.count(); n != 4+2 {
-		t.Fatalf("%d attempts for 4 calls with a 50%% budget, want 6", n)
-	}
+		var wg sync.WaitGroup
+		done := make([]time.Duration, 4)
+		for i := range 4 {
+			wg.Go(func() { done[i] = send(false) })
+		}
+		wg.Go(func() {
+			for range 20 {
+				send(true)
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+		wg.Wait()
+		if n := arrivals.Load(); n != 8 {
+			t.Fatalf("%d attempts for 4 failing calls, want 8: the refused retries must wait, not give up", n)
+		}
+		var waited int
+		for _, d := range done {
+			if d >= time.Second {
+				waited++
+			}
+		}
+		if waited != 2 {
+			t.Fatalf("call durations %v: want 2 calls held back by the budget", done)
+		}
+	})
+}
+
+// A deadline too short for the budget's room gives the retry up at once.
+func TestRetryBudgetGivesUpAtDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var arrivals atomic.Int64
+		down := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			arrivals.Add(1)
+			io.Copy(io.Discard, req.Body)
+			return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After-Ms": {"1"}},
+				Body: io.NopCloser(strings.NewReader("down")), Request: req}, nil
+		})
+		rt := Retry(down, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
+		for i := range 3 {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://api.test/v1/messages", strings.NewReader(retryJSON))
+			start := time.Now()
+			resp, err := rt.RoundTrip(req)
+			cancel()
+			if err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+			resp.Body.Close()
+			if d := time.Since(start); d > 50*time.Millisecond {
+				t.Fatalf("call %d took %v; a refused retry that cannot fit the deadline must not wait", i, d)
+			}
+		}
+		// call 0: 1 > 0.5 refused, nothing to wait for; call 1: retry fits;
+		// call 2: refused, deadline too short.
+		if n := arrivals.Load(); n != 4 {
+			t.Fatalf("%d attempts, want 4", n)
+		}
+	})
 }

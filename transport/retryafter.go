@@ -14,6 +14,7 @@ const (
 	sourceRetryAfter   = "retry-after"
 	sourceBackoff      = "backoff"
 	sourceCooldown     = "cooldown"
+	sourceBudget       = "budget" // a retry held until the retry budget had room
 )
 
 // serverDelay returns the delay the server asked for in h — retry-after-ms
