@@ -58,12 +58,17 @@ scenario stream.txt '^BenchmarkTTFB$' -benchtime=1000x -count=5
 scenario heap.txt '^BenchmarkStreamHeap$' -benchtime=3x
 scenario scale.txt '^BenchmarkWaiters10k$' -benchtime=3x
 
+# 0. Never worse than the bare SDK: examples/neverworse, once.
+record neverworse.txt "cd examples && go test -run '^\$' -bench '^BenchmarkNeverWorse\$' -benchtime=1x -timeout 20m ./neverworse"
+echo "== neverworse.txt"
+(cd examples && $GO test -run '^$' -bench '^BenchmarkNeverWorse$' -benchtime=1x -timeout 20m ./neverworse) | tee "$OUT/neverworse.txt"
+
 # Every other module's own benchmarks (go.work), in the same run.
-record modules.txt "for m in \$(go list -m -f '{{.Dir}}' | grep -v /bench\$); do (cd \$m && go test -run '^\$' -bench . -skip '^BenchmarkHTTP\$' -benchmem -benchtime=$MODULE_TIME -count=$MODULE_COUNT -timeout 10m ./...); done"
+record modules.txt "for m in \$(go list -m -f '{{.Dir}}' | grep -v /bench\$); do (cd \$m && go test -run '^\$' -bench . -skip '^Benchmark(HTTP|NeverWorse)\$' -benchmem -benchtime=$MODULE_TIME -count=$MODULE_COUNT -timeout 10m ./...); done"
 : >"$OUT/modules.txt"
 for m in $($GO list -m -f '{{.Dir}}' | grep -v '/bench$'); do
 	echo "== module $m"
-	(cd "$m" && $GO test -run '^$' -bench . -skip '^BenchmarkHTTP$' -benchmem -benchtime="$MODULE_TIME" -count="$MODULE_COUNT" -timeout 10m ./...) | grep -v '^ok\|no test files' | tee -a "$OUT/modules.txt" || echo "benchmarks of module ./$(realpath --relative-to=. "$m" | sed "s/^\.$//") failed (exit status of go test)" | tee -a "$OUT/modules.txt"
+	(cd "$m" && $GO test -run '^$' -bench . -skip '^Benchmark(HTTP|NeverWorse)$' -benchmem -benchtime="$MODULE_TIME" -count="$MODULE_COUNT" -timeout 10m ./...) | grep -v '^ok\|no test files' | tee -a "$OUT/modules.txt" || echo "benchmarks of module ./$(realpath --relative-to=. "$m" | sed "s/^\.$//") failed (exit status of go test)" | tee -a "$OUT/modules.txt"
 done
 
 {

@@ -32,6 +32,7 @@ func (r *report) write(b *strings.Builder) {
 		fmt.Fprintf(b, "| %s | %s |\n", kv[0], kv[1])
 	}
 	b.WriteString("\n")
+	r.writeNeverWorse(b)
 	r.writeOverhead(b)
 	r.writeGoodput(b)
 	r.writeOutage(b)
