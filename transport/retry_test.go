@@ -280,8 +280,8 @@ func TestRetryBudgetWaitsForRoom(t *testing.T) {
 				Body: io.NopCloser(strings.NewReader("down")), Request: req}, nil
 		})
 		// 50 % of recent calls, 2 attempts each: of 4 failing calls at
-		// once, 2 retries fit; the other 2 wait until the calls arriving
-		// meanwhile (one every 100 ms) make room.
+		// once, not every retry fits; the others wait until the calls
+		// arriving meanwhile (one every 100 ms) make room.
 		rt := Retry(api, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
 		send := func(ok bool) time.Duration {
 			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://api.test/v1/messages", strings.NewReader(retryJSON))
@@ -297,6 +297,10 @@ func TestRetryBudgetWaitsForRoom(t *testing.T) {
 			resp.Body.Close()
 			return time.Since(start)
 		}
+		// Two calls first, so that no refusal finds an empty budget with
+		// nothing to wait for (that one gives up at once).
+		send(true)
+		send(true)
 		var wg sync.WaitGroup
 		done := make([]time.Duration, 4)
 		for i := range 4 {
@@ -312,14 +316,16 @@ func TestRetryBudgetWaitsForRoom(t *testing.T) {
 		if n := arrivals.Load(); n != 8 {
 			t.Fatalf("%d attempts for 4 failing calls, want 8: the refused retries must wait, not give up", n)
 		}
+		// At most 7 calls are in the budget before its first turn, room
+		// for 3 retries: at least one waited for the next.
 		var waited int
 		for _, d := range done {
 			if d >= time.Second {
 				waited++
 			}
 		}
-		if waited != 2 {
-			t.Fatalf("call durations %v: want 2 calls held back by the budget", done)
+		if waited == 0 {
+			t.Fatalf("call durations %v: want a call held back by the budget", done)
 		}
 	})
 }
