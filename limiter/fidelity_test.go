@@ -125,25 +125,36 @@ func TestDeadlineRefusesOnlyCertainWaits(t *testing.T) {
 	})
 }
 
-// Remaining counts rounded to a thousand are read as the top of what they
-// may stand for: a header of 0 does not make the limiter hold back the
-// last few hundred tokens of a bucket.
-func TestRoundedRemainingReadAsUpperBound(t *testing.T) {
+// Remaining counts rounded to a thousand stand for anything up to half a
+// thousand more: a level of the limiter's own within that is kept, so a
+// header of 0 does not make the limiter hold back the last few hundred
+// tokens of a bucket; a level above it is corrected to the reading as
+// sent. An exact reading is taken as it is.
+func TestRoundedRemainingBand(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := limiter.New()
 		defer l.Close()
 		ctx := context.Background()
-		r := acquire(t, l, "k", limiter.Request{InputTokens: 100, MaxOutputTokens: 10})
-		_ = r.Observe(ctx, limiter.Observation{limiter.InputTokens: {Limit: 30000, Remaining: 0, HasRemaining: true, Rounding: 1000}})
-		_ = r.Settle(limiter.Usage{InputTokens: 100, OutputTokens: 10})
-		if rem := l.StatsFor("k").Remaining[limiter.InputTokens]; rem != 500 {
-			t.Fatalf("level %v after a rounded 0, want 500", rem)
+		observe := func(key string, remaining, rounding int64) {
+			t.Helper()
+			r := acquire(t, l, key, limiter.Request{InputTokens: 100, MaxOutputTokens: 10})
+			_ = r.Observe(ctx, limiter.Observation{limiter.InputTokens: {Limit: 30000, Remaining: remaining, HasRemaining: true, Rounding: rounding}})
+			_ = r.Settle(limiter.Usage{InputTokens: 100, OutputTokens: 10})
 		}
-		r = acquire(t, l, "k", limiter.Request{InputTokens: 100, MaxOutputTokens: 10})
-		_ = r.Observe(ctx, limiter.Observation{limiter.InputTokens: {Limit: 30000, Remaining: 212, HasRemaining: true, Rounding: 1000}})
-		r.Release()
-		if rem := l.StatsFor("k").Remaining[limiter.InputTokens]; rem != 212 {
-			t.Fatalf("level %v after an exact 212, want 212", rem)
+		level := func(key string) float64 { return l.StatsFor(key).Remaining[limiter.InputTokens] }
+		observe("k", 312, 0)
+		if got := level("k"); got != 312 {
+			t.Fatalf("level %v after an exact 312, want 312", got)
+		}
+		observe("k", 0, 1000) // this request's 100 brings the own level to 212
+		if got := level("k"); got != 212 {
+			t.Fatalf("level %v after a rounded 0 with an own level of 212, want 212 kept", got)
+		}
+		observe("k2", 2000, 0)
+		observe("k2", 0, 1000) // own level 1900: above what a rounded 0 allows
+		if got := level("k2"); got != 0 {
+			t.Fatalf("level %v after a rounded 0 with an own level of 1900, want 0", got)
 		}
 	})
 }
+

@@ -585,7 +585,7 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 
 // observe is called with ks.mu held, and releases it.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
-	after, reorder := ks.pendingAfter(r)
+	after, reorder, reorderAfter := ks.pendingAfter(r)
 	var el float64
 	if !ks.lastAt.IsZero() {
 		el = float64(time.Since(ks.lastAt)) / float64(l.pol.Window)
@@ -595,22 +595,35 @@ func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *
 		if !rd.HasRemaining {
 			continue
 		}
+		// A remaining rounded to the nearest Rounding may be up to half
+		// of it higher: a level of the limiter's own that high is
+		// consistent with the reading. A level above that is corrected
+		// to the reading as sent, not to its upper bound.
+		var slack int64
 		if rd.Rounding > 0 && rd.Remaining%rd.Rounding == 0 {
-			rd.Remaining += rd.Rounding / 2
-			if rd.Limit > 0 {
-				rd.Remaining = min(rd.Remaining, rd.Limit)
-			}
+			slack = rd.Rounding / 2
 		}
-		// The provider's level lies between Remaining less what it
-		// cannot have counted (after) and that less what it may not have
-		// (reorder). A level of the limiter's own within that band is
-		// consistent with the reading: keep it. Lowering it to the band's
-		// floor on every response would hold back up to the reorder's
-		// worth of requests for nothing. Only a level above the band —
-		// someone else spent the quota — is lowered (by the store).
+		// The limiter's own level, if nobody else spends the quota, lies
+		// between Remaining less what the provider cannot have counted
+		// (after) and that less what it may not have counted yet
+		// (reorder: granted just before r, arrived after it). For the
+		// requests bucket, whose counts are exact, the band reaches up
+		// by what was granted just after r (reorderAfter): requests
+		// granted together reach the provider in any order, so some may
+		// have been counted before r. A level within the band is
+		// consistent with the reading: keep it. Lowering it on every
+		// response would hold back up to the reorder's worth of requests
+		// for nothing. Only a level above the band — someone else spent
+		// the quota, or a token estimate was low — is lowered (by the
+		// store). Token buckets do not widen the band upwards: their
+		// costs are estimates, and the reading is what corrects them.
 		if b := ks.last.Buckets[k]; b.Limit > 0 {
 			lvl := min(b.Level+float64(b.Limit)*el, float64(b.Limit))
-			if lvl <= float64(rd.Remaining-after[k]) {
+			upper := rd.Remaining + slack - after[k]
+			if Kind(k) == Requests {
+				upper += reorderAfter[k]
+			}
+			if lvl <= float64(upper) {
 				rd.HasRemaining = false
 			}
 		}
@@ -775,12 +788,13 @@ func (ks *keyState) removeUnacked(r *Reservation) {
 // provider's remaining in r's response counted r and, most likely, the
 // requests sent before it, but not those sent after. reorder sums those
 // granted within reorderWindow before r, which may have reached the
-// provider after it. ks.mu must be held.
-func (ks *keyState) pendingAfter(r *Reservation) (sum, reorder Cost) {
+// provider after it; reorderAfter those granted within reorderWindow after
+// r, which may have reached it first. ks.mu must be held.
+func (ks *keyState) pendingAfter(r *Reservation) (sum, reorder, reorderAfter Cost) {
 	from := ks.unacked.head
 	if r != nil {
 		if !r.inUnacked {
-			return sum, reorder
+			return sum, reorder, reorderAfter
 		}
 		from = r.unext
 		// Requests granted just before r may still have reached the
@@ -797,8 +811,11 @@ func (ks *keyState) pendingAfter(r *Reservation) (sum, reorder Cost) {
 	for x := from; x != nil; x = x.unext {
 		addCost(&sum, &x.cost, 1)
 		x.pending = true
+		if r != nil && time.Duration(x.grantedAt-r.grantedAt) < reorderWindow {
+			addCost(&reorderAfter, &x.cost, 1)
+		}
 	}
-	return sum, reorder
+	return sum, reorder, reorderAfter
 }
 
 func addCost(dst, c *Cost, sign int64) {

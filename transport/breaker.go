@@ -78,7 +78,16 @@ type breakerEntry struct {
 	retryAt time.Time     // when an open breaker turns half-open
 	changed chan struct{} // closed and replaced whenever waiters should look again
 	publish time.Time     // an open verdict to share (WithSharedBreaker), zero: none
-	failAt  time.Time     // when the latest failed attempt was sent
+	// run counts the current run of consecutive failed attempts, and runAt
+	// is when its earliest one was sent (zero: no run). sluice keeps the
+	// run itself because gobreaker's ConsecutiveFailures only counts
+	// within its rolling window, and a caller backing off between
+	// attempts may fail more times in a row than fit in one.
+	run   int
+	runAt time.Time
+	// reopens counts the breaks since the breaker last closed: each failed
+	// probe doubles the next break (breakFor).
+	reopens int
 
 	// users counts the calls between entry and the end of their RoundTrip
 	// (waiting, probing or in flight), with WithBreakerKey; used and idle
@@ -114,9 +123,12 @@ func (b *breakerTransport) newEntry(key string) *breakerEntry {
 		MaxRequests:  s.Probes,
 		Interval:     s.Window,
 		BucketPeriod: s.Window / 10,
-		Timeout:      s.Break,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			if s.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= uint32(s.ConsecutiveFailures) {
+		// The break is sluice's own (allow, breakFor): gobreaker is not
+		// asked while it runs, and turns half-open on the first Allow
+		// after it.
+		Timeout: time.Nanosecond,
+		ReadyToTrip: func(c gobreaker.Counts) bool { // e.mu is held
+			if s.ConsecutiveFailures > 0 && e.run >= s.ConsecutiveFailures {
 				return true // an outage: everything fails
 			}
 			n := c.TotalFailures + c.TotalSuccesses
@@ -158,17 +170,25 @@ func breakerOutcome(ctx context.Context, resp *http.Response, err error) error {
 }
 
 // fresh returns the outcome of an attempt sent at sent as the breaker
-// counts it; e.mu is held. A success from an attempt sent before the latest
-// failed one was sent is stale evidence — it was on its way before the API
-// failed — so it is not counted and does not end a run of consecutive
-// failures: when an outage begins under load, the answers to the requests
-// already in flight must not hide it until every caller has met a 529.
+// counts it; e.mu is held. A success from an attempt sent before the
+// current run of failures began is stale evidence — it was on its way
+// before the API failed — so it is not counted and does not end the run:
+// when an outage begins under load, the answers to the requests already in
+// flight must not hide it until every caller has met a 529. A success sent
+// after the run began is evidence the API serves, and ends it: under
+// degradation, where a share of attempts fail, such successes keep coming
+// and runs stay short.
 func (e *breakerEntry) fresh(sent time.Time, outcome error) error {
 	switch {
-	case outcome == nil && sent.Before(e.failAt):
+	case outcome == nil && sent.Before(e.runAt):
 		return errBreakerExcluded
-	case outcome == errBreakerFailure && sent.After(e.failAt):
-		e.failAt = sent
+	case outcome == nil:
+		e.run, e.runAt = 0, time.Time{}
+	case outcome == errBreakerFailure:
+		e.run++
+		if e.runAt.IsZero() || sent.Before(e.runAt) {
+			e.runAt = sent
+		}
 	}
 	return outcome
 }
@@ -209,9 +229,7 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 	waited := false
 	for {
 		e.mu.Lock()
-		e.cur = ctx
-		done, err := e.cb.Allow()
-		e.cur = nil
+		done, err := e.allow(ctx)
 		retryAt, changed, state := e.retryAt, e.changed, e.state
 		e.mu.Unlock()
 		if err == nil {
@@ -232,6 +250,19 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 			return nil, b.refuse(ctx, e, retryAt, "canceled", err)
 		}
 	}
+}
+
+// allow asks the breaker for a slot; e.mu is held. The break — longer
+// after each failed probe — is enforced here, by not asking gobreaker
+// before retryAt.
+func (e *breakerEntry) allow(ctx context.Context) (func(error), error) {
+	if e.state == gobreaker.StateOpen && time.Now().Before(e.retryAt) {
+		return nil, gobreaker.ErrOpenState
+	}
+	e.cur = ctx
+	done, err := e.cb.Allow()
+	e.cur = nil
+	return done, err
 }
 
 // waitBreaker blocks until the breaker may have changed: a state change or
@@ -263,10 +294,17 @@ func (b *breakerTransport) refuse(ctx context.Context, e *breakerEntry, retryAt 
 // stateChanged reports a transition; e.mu is held.
 func (b *breakerTransport) stateChanged(e *breakerEntry, from, to gobreaker.State) {
 	e.state = to
-	if to == gobreaker.StateOpen {
-		e.retryAt = time.Now().Add(b.cfg.settings.Break)
+	switch to {
+	case gobreaker.StateOpen:
+		if from == gobreaker.StateHalfOpen {
+			e.reopens++ // a probe failed: the outage goes on
+		}
+		e.retryAt = time.Now().Add(b.cfg.settings.breakFor(e.reopens))
 		e.publish = e.retryAt
+	case gobreaker.StateClosed:
+		e.reopens = 0
 	}
+	e.run, e.runAt = 0, time.Time{} // gobreaker clears its counts on every change
 	e.notify()
 	ctx := e.cur
 	if ctx == nil {

@@ -8,19 +8,22 @@ import (
 // BreakerSettings tune the circuit breaker. A zero field takes its default.
 //
 // The default trip rule tells an outage from a degraded API: the breaker
-// opens on ConsecutiveFailures failed attempts in a row (6), or when at
+// opens on ConsecutiveFailures failed attempts in a row (10), or when at
 // least MinRequests (10) attempts in Window (10 s) fail at FailureRatio
-// (0.9) or more. A degraded API — 10–30 % of attempts answered 529 or 500,
-// which retries ride through — seldom fails 6 times in a row (0.3⁶ ≈
-// 7·10⁻⁴ per attempt), so the breaker stays closed; a down API fails every
-// attempt, so it opens after 6. A success from an attempt sent before the
-// latest failed one does not end the run (it was in flight before the API
-// failed). PollyBreakerSettings are the settings of Polly's
-// standard resilience handler (10 % of at least 100 calls in 30 s), the
-// defaults of sluice before v0.x.
+// (0.9) or more. A degraded API — 10–35 % of attempts answered 529 or 500,
+// which retries ride through — seldom fails 10 times in a row (0.35¹⁰ ≈
+// 3·10⁻⁵ per attempt), so the breaker stays closed; a down API fails every
+// attempt, so it opens after 10. A success from an attempt sent before the
+// current run of failures began does not end the run (it was in flight
+// before the API failed). An open breaker lets a probe through after
+// Break (1 s); each failed probe doubles the next break, up to MaxBreak
+// (10 s), so a short outage is left as soon as it ends and a long one
+// costs one probe per MaxBreak. PollyBreakerSettings are the settings of
+// Polly's standard resilience handler (10 % of at least 100 calls in 30 s,
+// a 5 s break), the defaults of sluice before v0.x.
 type BreakerSettings struct {
 	// ConsecutiveFailures trips the breaker when that many counted
-	// attempts in a row fail, whatever the window holds. Default 6; a
+	// attempts in a row fail, whatever the window holds. Default 10; a
 	// negative value turns the rule off (only the ratio trips).
 	ConsecutiveFailures int
 	// FailureRatio trips the breaker when failures / (failures +
@@ -33,8 +36,12 @@ type BreakerSettings struct {
 	// Default 10 s.
 	Window time.Duration
 	// Break is how long an open breaker refuses traffic before it lets a
-	// probe through. Default 5 s.
+	// probe through. Default 1 s. Each failed probe doubles the next
+	// break, up to MaxBreak; closing the breaker starts again from Break.
 	Break time.Duration
+	// MaxBreak bounds the break after failed probes. Default 10 s; a value
+	// below Break means Break (every break the same).
+	MaxBreak time.Duration
 	// Probes is how many calls a half-open breaker lets through; that
 	// many successes close it, one failure opens it again. Default 1.
 	Probes uint32
@@ -42,11 +49,12 @@ type BreakerSettings struct {
 
 // Default breaker settings.
 const (
-	DefaultBreakerConsecutiveFailures = 6
+	DefaultBreakerConsecutiveFailures = 10
 	DefaultBreakerFailureRatio        = 0.9
 	DefaultBreakerMinRequests         = 10
 	DefaultBreakerWindow              = 10 * time.Second
-	DefaultBreakerBreak               = 5 * time.Second
+	DefaultBreakerBreak               = time.Second
+	DefaultBreakerMaxBreak            = 10 * time.Second
 	DefaultBreakerProbes              = 1
 )
 
@@ -57,7 +65,20 @@ const (
 // degradation and needs 100 calls to see an outage (docs/breaker.md).
 func PollyBreakerSettings() BreakerSettings {
 	return BreakerSettings{ConsecutiveFailures: -1, FailureRatio: 0.1, MinRequests: 100,
-		Window: 30 * time.Second, Break: 5 * time.Second, Probes: 1}
+		Window: 30 * time.Second, Break: 5 * time.Second, MaxBreak: 5 * time.Second, Probes: 1}
+}
+
+// breakFor returns the break after reopens failed probes in a row: Break
+// doubled reopens times, at most MaxBreak.
+func (s BreakerSettings) breakFor(reopens int) time.Duration {
+	d := s.Break
+	for range reopens {
+		if d >= s.MaxBreak/2 {
+			return s.MaxBreak
+		}
+		d *= 2
+	}
+	return d
 }
 
 func (s BreakerSettings) withDefaults() BreakerSettings {
@@ -77,6 +98,10 @@ func (s BreakerSettings) withDefaults() BreakerSettings {
 	if s.Break <= 0 {
 		s.Break = DefaultBreakerBreak
 	}
+	if s.MaxBreak == 0 {
+		s.MaxBreak = DefaultBreakerMaxBreak
+	}
+	s.MaxBreak = max(s.MaxBreak, s.Break)
 	if s.Probes == 0 {
 		s.Probes = DefaultBreakerProbes
 	}

@@ -99,7 +99,7 @@ func TestFailFastStackReturnsAtOnce(t *testing.T) {
 		defer tr.Close()
 		var boe *BreakerOpenError
 		for i := 0; ; i++ {
-			if i == 3 { // the default trips on 6 failed attempts in a row: 2 calls of 5
+			if i == 3 { // the default trips on 10 failed attempts in a row: 2 calls of 8
 				t.Fatalf("the breaker did not open in %d calls against a down API", i)
 			}
 			_, err := breakerCall(context.Background(), tr, "http://api.test", "m")

@@ -39,8 +39,12 @@ const (
 	DefaultMaxAttempts = 8
 	// DefaultInitialBackoff and DefaultMaxBackoff bound the exponential
 	// backoff used when the server names no delay (529s often carry none).
+	// They are anthropic-sdk-go's and openai-go's own (0.5 s doubling to
+	// 8 s), so no wait of sluice's is longer than the SDK's longest: the
+	// attempts beyond the SDK's come no later than its would have. An
+	// outage is the breaker's to pace, not the backoff's.
 	DefaultInitialBackoff = 500 * time.Millisecond
-	DefaultMaxBackoff     = 30 * time.Second
+	DefaultMaxBackoff     = 8 * time.Second
 	// DefaultMaxElapsedTime bounds the time one call spends retrying.
 	DefaultMaxElapsedTime = 5 * time.Minute
 	// DefaultMaxServerDelay is the longest Retry-After the layer sleeps

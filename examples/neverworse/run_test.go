@@ -56,11 +56,34 @@ type result struct {
 	st       llmtest.Stats
 }
 
-// run plays s once: bare is the SDK alone with 4 retries on its own
-// transport; otherwise transport.New(nil) told the window, with the SDK's
-// retries off as documented.
+// run plays s once per seed (s.seeds, at least one) and adds up the
+// results: bare is the SDK alone with 4 retries on its own transport;
+// otherwise transport.New(nil) told the window, with the SDK's retries off
+// as documented. A scenario of random faults is played with several seeds
+// because one seed's faults fall where they fall: the last call left may
+// meet a run of them that decides the wall time alone.
 func run(s scenario, bare bool) result {
-	srv := llmtest.NewServer(s.cfg)
+	var sum result
+	for k := range max(s.seeds, 1) {
+		cfg := s.cfg
+		cfg.Seed += int64(k)
+		r := runSeed(s, cfg, bare)
+		if sum.firstErr == nil {
+			sum.firstErr = r.firstErr
+		}
+		sum.failed += r.failed
+		sum.wall += r.wall
+		sum.minimum += r.minimum
+		sum.st.Arrivals += r.st.Arrivals
+		sum.st.RateLimited += r.st.RateLimited
+		sum.st.HerdArrivals += r.st.HerdArrivals
+	}
+	return sum
+}
+
+// runSeed plays s once against a fake API configured by cfg.
+func runSeed(s scenario, cfg llmtest.Config, bare bool) result {
+	srv := llmtest.NewServer(cfg)
 	defer srv.Close()
 	if s.prepare != nil {
 		s.prepare(srv)
@@ -115,7 +138,7 @@ func run(s scenario, bare bool) result {
 	r.wall = time.Since(started)
 	r.failed = failed.Load()
 	r.st = srv.Stats()
-	r.minimum = minimum(s.cfg.Quota, r.st)
+	r.minimum = minimum(cfg.Quota, r.st)
 	return r
 }
 

@@ -27,6 +27,7 @@ type scenario struct {
 	prepare func(*llmtest.Server) // scripted faults; nil: none
 	calls   int
 	workers int
+	seeds   int // how many seeds of cfg.Faults to play, from cfg.Seed; 0: one
 	call    func(ctx context.Context, c *clients, i int) error
 }
 
@@ -101,7 +102,7 @@ func scenarios() []scenario {
 				{Kind: llmtest.FaultStatus, Status: 500, Probability: 0.05},
 				{Kind: llmtest.FaultReset, Probability: 0.05},
 			}},
-			calls: 500, workers: 20,
+			calls: 500, workers: 20, seeds: 3,
 			call: smallMessage,
 		},
 		{
@@ -114,7 +115,7 @@ func scenarios() []scenario {
 				{Kind: llmtest.FaultStatus, Status: 500, Probability: 0.05},
 				{Kind: llmtest.FaultReset, Probability: 0.05},
 			}},
-			calls: 500, workers: 20,
+			calls: 500, workers: 20, seeds: 3,
 			call: smallMessage,
 		},
 		{
@@ -143,6 +144,9 @@ func scenarios() []scenario {
 		},
 	}
 }
+
+// totalCalls is how many calls s makes over all its seeds.
+func (s scenario) totalCalls() int { return s.calls * max(s.seeds, 1) }
 
 func smallParams(i int) anthropic.MessageNewParams {
 	return anthropic.MessageNewParams{Model: "claude-sonnet-4-6", MaxTokens: 64,
