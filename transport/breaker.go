@@ -123,10 +123,12 @@ func (b *breakerTransport) newEntry(key string) *breakerEntry {
 		MaxRequests:  s.Probes,
 		Interval:     s.Window,
 		BucketPeriod: s.Window / 10,
-		// The break is sluice's own (allow, breakFor): gobreaker is not
-		// asked while it runs, and turns half-open on the first Allow
-		// after it.
-		Timeout: time.Nanosecond,
+		// The break is sluice's own (allow, breakFor): no call is let
+		// through before retryAt. gobreaker's Timeout is the shortest
+		// break, less a nanosecond because gobreaker turns half-open only
+		// strictly after it; an answer to a request sent before the trip
+		// may turn it half-open early, which allow ignores until retryAt.
+		Timeout: max(s.Break-time.Nanosecond, time.Nanosecond),
 		ReadyToTrip: func(c gobreaker.Counts) bool { // e.mu is held
 			if s.ConsecutiveFailures > 0 && e.run >= s.ConsecutiveFailures {
 				return true // an outage: everything fails
@@ -238,7 +240,7 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 		if b.cfg.failFast {
 			return nil, b.refuse(ctx, e, retryAt, "fail_fast", nil)
 		}
-		if dl, ok := ctx.Deadline(); ok && state == gobreaker.StateOpen && dl.Before(retryAt) {
+		if dl, ok := ctx.Deadline(); ok && state != gobreaker.StateClosed && dl.Before(retryAt) {
 			return nil, b.refuse(ctx, e, retryAt, "deadline", nil)
 		}
 		if !waited {
@@ -254,9 +256,9 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 
 // allow asks the breaker for a slot; e.mu is held. The break — longer
 // after each failed probe — is enforced here, by not asking gobreaker
-// before retryAt.
+// before retryAt, whatever state it reports.
 func (e *breakerEntry) allow(ctx context.Context) (func(error), error) {
-	if e.state == gobreaker.StateOpen && time.Now().Before(e.retryAt) {
+	if e.state != gobreaker.StateClosed && time.Now().Before(e.retryAt) {
 		return nil, gobreaker.ErrOpenState
 	}
 	e.cur = ctx
@@ -266,12 +268,12 @@ func (e *breakerEntry) allow(ctx context.Context) (func(error), error) {
 }
 
 // waitBreaker blocks until the breaker may have changed: a state change or
-// a freed probe slot (changed), or the end of the break of an open breaker
-// — gobreaker turns half-open lazily, on the next Allow.
+// a freed probe slot (changed), or the end of the break — gobreaker turns
+// half-open lazily, on the next Allow.
 func waitBreaker(ctx context.Context, changed <-chan struct{}, state gobreaker.State, retryAt time.Time) error {
 	var tick <-chan time.Time
-	if state == gobreaker.StateOpen {
-		t := time.NewTimer(time.Until(retryAt))
+	if d := time.Until(retryAt); state != gobreaker.StateClosed && d > 0 {
+		t := time.NewTimer(d)
 		defer t.Stop()
 		tick = t.C
 	}
