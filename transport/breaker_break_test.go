@@ -15,6 +15,7 @@ import (
 // after, and records when each arrived.
 type downUntil struct {
 	start, up time.Time
+	latency   time.Duration
 	mu        sync.Mutex
 	at        []time.Duration
 }
@@ -24,6 +25,7 @@ func (d *downUntil) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 	}
 	now := time.Now()
+	time.Sleep(d.latency)
 	d.mu.Lock()
 	d.at = append(d.at, now.Sub(d.start))
 	d.mu.Unlock()
@@ -69,6 +71,40 @@ func TestBreakerProbesAfterGrowingBreaks(t *testing.T) {
 		want := "[1s 3s 7s 15s 25s]" // 25 s: the first probe after the API is back
 		if got := fmt.Sprint(probes); got != want {
 			t.Fatalf("probes at %s, want %s", got, want)
+		}
+	})
+}
+
+// Under load, the answers to the requests in flight when the breaker opens
+// arrive after it opened: they must neither let a probe through before the
+// break ends nor count as failed probes. 20 workers meet an API that is
+// down for 1.5 s: the first answers come back at 10 ms, the breaker opens
+// on the tenth, then one probe after 1 s (down: the next break is 2 s),
+// then one after 2 s more, which closes the breaker.
+func TestBreakerInFlightFailuresDoNotProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		api := &downUntil{start: start, up: start.Add(1500 * time.Millisecond), latency: 10 * time.Millisecond}
+		rt := Breaker(api)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				for {
+					if code, err := breakerProbeCall(rt); err != nil || code == 200 {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		var during []string
+		for _, at := range api.at {
+			if at > 100*time.Millisecond && at <= 3020*time.Millisecond {
+				during = append(during, at.String())
+			}
+		}
+		if got, want := fmt.Sprint(during), "[1.01s 3.02s]"; got != want {
+			t.Fatalf("arrivals from 100 ms to the second probe %s, want %s: one probe per break", got, want)
 		}
 	})
 }
