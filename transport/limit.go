@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -28,14 +27,16 @@ import (
 // *limiter.CapacityError, *limiter.WaitError (which matches
 // context.DeadlineExceeded), limiter.ErrClosed, or the context's error.
 func Limit(next http.RoundTripper, opts ...Option) http.RoundTripper {
+	c := newConfig(opts)
+	l, _ := c.limit.newLimiter()
+	return newLimit(next, c, l)
+}
+
+// newLimit is the limit layer over next with the limiter l, for Limit and
+// New.
+func newLimit(next http.RoundTripper, c *config, l *limiter.Limiter) *limitTransport {
 	if next == nil {
 		next = http.DefaultTransport
-	}
-	c := newConfig(opts)
-	l := c.limit.limiter
-	if l == nil {
-		lopts := append([]limiter.Option{limiter.WithUtilizationHook(0, utilizationLogger(c.logger))}, c.limit.opts...)
-		l = limiter.New(lopts...)
 	}
 	key := c.limit.key
 	if key == nil {
@@ -54,12 +55,6 @@ type limitTransport struct {
 	// (WithMaxServerDelay), as in the retry layer: a longer one is a hard
 	// limit or a hostile header, and must not shut the key for years.
 	maxCooldown time.Duration
-}
-
-func utilizationLogger(log *slog.Logger) func(string, limiter.Kind, float64) {
-	return func(key string, k limiter.Kind, u float64) {
-		log.Info("sluice: limiter utilization crossed threshold", "key", key, "kind", k.String(), "utilization", u)
-	}
 }
 
 // RoundTrip implements http.RoundTripper.

@@ -61,16 +61,11 @@ func New(base http.RoundTripper, opts ...Option) *Transport {
 	}
 	layerOpts := opts
 	if !c.stack.noLimiter {
-		t.limiter = c.limit.limiter
-		if t.limiter == nil {
-			t.limiter = limiter.New(c.limit.opts...)
-			t.owned = true
-		}
-		layerOpts = append(append([]Option(nil), opts...), WithLimiter(t.limiter))
-		rt = Limit(rt, layerOpts...)
+		t.limiter, t.owned = c.limit.newLimiter()
+		rt = newLimit(rt, c, t.limiter)
 		// The limiter keeps the cool-down per API key and model (and shares it
 		// through its Store); the retry layer's own one would be redundant.
-		layerOpts = append(layerOpts, WithoutCooldown())
+		layerOpts = append(append([]Option(nil), opts...), WithoutCooldown())
 	}
 	if !c.stack.noBreaker {
 		rt = Breaker(rt, layerOpts...)
