@@ -2,7 +2,9 @@ package transport
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/provider"
@@ -85,16 +87,9 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.observe(ctx, key, kind, res, resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
-		cs := callFrom(ctx)
-		if cs != nil {
-			cs.willTap() // the meter above reads the usage from here
-		}
-		resp.Body = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), func(u usage.Usage, err error) {
-			if cs != nil {
-				cs.publish(u, err)
-			}
-			settle(res, kind, f.Model, u, err)
-		})
+		b := &settleBody{res: res, kind: kind, model: f.Model}
+		b.ReadCloser = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), b.done)
+		resp.Body = b
 		return resp, nil
 	}
 	end := res.Cancel
@@ -143,6 +138,47 @@ func (t *limitTransport) observe(ctx context.Context, key string, kind provider.
 
 func reading(r provider.RateLimit) limiter.Reading {
 	return limiter.Reading{Limit: r.Limit, Remaining: r.Remaining, HasRemaining: r.HasRemaining, Reset: r.Reset}
+}
+
+// settleBody is the body of a 2xx attempt as the limit layer hands it up:
+// the attempt's body under a usage reader. When the body ends, done settles
+// the attempt's reservation with the usage and keeps that usage here, in
+// the body it was read from, for the meter above (meterTransport.RoundTrip
+// takes it from the body it is given, when that is this one, instead of
+// scanning the same bytes again). Being in the body is the tag: a layer
+// between that replaces the body hands the meter another body, which the
+// meter scans itself, and the usage of a discarded attempt stays with that
+// attempt's body.
+type settleBody struct {
+	io.ReadCloser // the usage reader
+	res           *limiter.Reservation
+	kind          provider.Kind
+	model         string
+
+	mu    sync.Mutex // guards the fields below: done runs in Read or Close
+	ended bool
+	u     usage.Usage
+	err   error
+}
+
+// done receives the usage when the body ends; the usage reader calls it
+// once.
+func (b *settleBody) done(u usage.Usage, err error) {
+	b.mu.Lock()
+	b.ended, b.u, b.err = true, u, err
+	b.mu.Unlock()
+	settle(b.res, b.kind, b.model, u, err)
+}
+
+// result is the usage the body reported, once it has ended (read to its
+// end, failed or closed).
+func (b *settleBody) result() (usage.Usage, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.ended {
+		return usage.Usage{}, io.ErrUnexpectedEOF
+	}
+	return b.u, b.err
 }
 
 // settle ends a 2xx reservation with the usage the response reported.
