@@ -49,14 +49,11 @@ func newLimit(next http.RoundTripper, c *config, l *limiter.Limiter) *limitTrans
 }
 
 type limitTransport struct {
-	next http.RoundTripper
-	l    *limiter.Limiter
-	key  func(*http.Request, reqbody.Fields) string // WithLimitKey, or limitKeys.key
-	inst *limitInstruments
-	// maxCooldown is the longest server delay that starts a cool-down
-	// (WithMaxServerDelay), as in the retry layer: a longer one is a hard
-	// limit or a hostile header, and must not shut the key for years.
-	maxCooldown time.Duration
+	next        http.RoundTripper
+	l           *limiter.Limiter
+	key         func(*http.Request, reqbody.Fields) string // WithLimitKey, or limitKeys.key
+	inst        *limitInstruments
+	maxCooldown time.Duration // cooldownUntil's maxDelay: WithMaxServerDelay, as in the retry layer
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -105,7 +102,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // observe hands the response's rate-limit headers to the limiter and starts
-// a cool-down when a 429 or 529 names a server delay.
+// the key's cool-down when the response calls for one (cooldownUntil).
 //
 // Anthropic rounds its remaining token counts to the nearest thousand, and
 // its tokens-* headers show the most restrictive limit in effect, not a
@@ -129,10 +126,8 @@ func (t *limitTransport) observe(ctx context.Context, key string, kind provider.
 		}
 	}
 	_ = res.Observe(ctx, o)
-	if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529) && !hardQuota(resp) {
-		if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 && d <= t.maxCooldown {
-			_ = t.l.Cooldown(ctx, key, now.Add(d))
-		}
+	if until, ok := cooldownUntil(resp, resp.StatusCode, now, t.maxCooldown); ok {
+		_ = t.l.Cooldown(ctx, key, until)
 	}
 }
 
