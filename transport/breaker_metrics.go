@@ -12,6 +12,9 @@ import (
 type breakerInstruments struct {
 	transitions metric.Int64Counter
 	rejections  metric.Int64Counter
+	// reg is the state gauge's callback, which holds the breaker: a
+	// Transport unregisters it on Close.
+	reg metric.Registration
 }
 
 // newBreakerInstruments creates the breaker's instruments on m; instrument
@@ -22,16 +25,25 @@ func newBreakerInstruments(m metric.Meter, b *breakerTransport) breakerInstrumen
 		metric.WithDescription("Circuit breaker state transitions."))
 	ins.rejections, _ = m.Int64Counter(telemetry.MetricBreakerRejections, metric.WithUnit("{request}"),
 		metric.WithDescription("Calls refused by an open circuit breaker."))
-	_, _ = m.Int64ObservableGauge(telemetry.MetricBreakerState, metric.WithUnit("{state}"),
-		metric.WithDescription("Circuit breaker state: 0 closed, 1 half-open, 2 open."),
-		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			b.observeStates(o)
-			return nil
-		}))
+	state, _ := m.Int64ObservableGauge(telemetry.MetricBreakerState, metric.WithUnit("{state}"),
+		metric.WithDescription("Circuit breaker state: 0 closed, 1 half-open, 2 open."))
+	// Registered apart from the gauge, unlike an instrument callback, so
+	// that it can be unregistered.
+	ins.reg, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		b.observeStates(o, state)
+		return nil
+	}, state)
 	return ins
 }
 
-func (b *breakerTransport) observeStates(o metric.Int64Observer) {
+// unregister removes the state gauge's callback.
+func (ins *breakerInstruments) unregister() {
+	if ins.reg != nil {
+		_ = ins.reg.Unregister()
+	}
+}
+
+func (b *breakerTransport) observeStates(o metric.Observer, state metric.Int64Observable) {
 	b.mu.Lock()
 	entries := make([]*breakerEntry, 0, len(b.entries))
 	for _, e := range b.entries {
@@ -42,7 +54,7 @@ func (b *breakerTransport) observeStates(o metric.Int64Observer) {
 		e.mu.Lock()
 		s := e.state
 		e.mu.Unlock()
-		o.Observe(stateValue(s), metric.WithAttributes(telemetry.AttrLimitKey.String(e.key)))
+		o.ObserveInt64(state, stateValue(s), metric.WithAttributes(telemetry.AttrLimitKey.String(e.key)))
 	}
 }
 

@@ -2,8 +2,13 @@ package transport
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/limiter"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -90,5 +95,81 @@ func TestCooldownDeadlineTooSoon(t *testing.T) {
 	_, err = retryPost(t, c, ctx, srv.URL, retryJSON)
 	if !retryErrorsIs(err, ErrDeadlineTooSoon) || srv.count() != 1 {
 		t.Fatalf("err = %v after %d arrivals, want ErrDeadlineTooSoon and nothing sent", err, srv.count())
+	}
+}
+
+// cooldownReply answers every request with one response.
+type cooldownReply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (r cooldownReply) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+		_ = req.Body.Close()
+	}
+	h := r.header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Type", "application/json")
+	return &http.Response{StatusCode: r.status, Header: h, Request: req,
+		Body: io.NopCloser(strings.NewReader(r.body)), ContentLength: int64(len(r.body))}, nil
+}
+
+// The limit layer and the retry layer's own cool-down start a cool-down on
+// exactly the same responses: one rule, cooldownUntil.
+func TestCooldownOneRuleForBothLayers(t *testing.T) {
+	const delay = "30"
+	rateLimited := `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`
+	spend := `{"type":"error","error":{"type":"rate_limit_error","message":"spend","details":{"error_code":"enforced_spend_limit_reached"}}}`
+	cases := []struct {
+		name  string
+		reply cooldownReply
+		want  bool
+	}{
+		{"429 with Retry-After", cooldownReply{429, http.Header{"Retry-After": {delay}}, rateLimited}, true},
+		{"529 with retry-after-ms", cooldownReply{529, http.Header{"Retry-After-Ms": {"30000"}}, `{}`}, true},
+		{"429 without a delay", cooldownReply{429, nil, rateLimited}, false},
+		{"503 with Retry-After", cooldownReply{503, http.Header{"Retry-After": {delay}}, `{}`}, false},
+		{"429 with a delay above WithMaxServerDelay", cooldownReply{429, http.Header{"Retry-After": {"3600"}}, rateLimited}, false},
+		{"hard quota: x-should-retry false", cooldownReply{429, http.Header{"Retry-After": {delay}, "X-Should-Retry": {"false"}}, rateLimited}, false},
+		{"hard quota: spend limit", cooldownReply{429, http.Header{"Retry-After": {delay}}, spend}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			send := func(rt http.RoundTripper) {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodPost, "https://api.anthropic.com/v1/messages",
+					strings.NewReader(`{"model":"claude-x","max_tokens":8,"messages":[]}`))
+				req.Header.Set("x-api-key", "cooldown-key")
+				resp, err := rt.RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			opts := []Option{WithMaxServerDelay(time.Minute), WithMaxAttempts(1)}
+
+			retry := Retry(tc.reply, opts...).(*retryTransport)
+			send(retry)
+			now := time.Now()
+			retryCooled := retry.cool.remaining(cooldownKey{"api.anthropic.com", "claude-x"}, now) > 0
+
+			l := limiter.New()
+			defer l.Close()
+			send(Limit(tc.reply, append(opts, WithLimiter(l))...))
+			var limitCooled bool
+			for _, ks := range l.Stats() {
+				limitCooled = limitCooled || ks.CooldownUntil.After(now)
+			}
+
+			if retryCooled != tc.want || limitCooled != tc.want {
+				t.Errorf("cool-down started: retry layer %v, limit layer %v; want %v for both", retryCooled, limitCooled, tc.want)
+			}
+		})
 	}
 }

@@ -5,10 +5,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/reqbody"
-	"github.com/sluicehq/sluice/internal/usage"
 	"github.com/sluicehq/sluice/limiter"
 )
 
@@ -18,19 +16,13 @@ type callKey struct{}
 
 // callState is what the layers of one stack share about a logical call:
 // the request-body fields the meter read once (so no layer parses the body
-// again on every attempt), and the usage the limit layer tapped from the
-// attempts' bodies (so the body is scanned once, not once per layer).
+// again on every attempt). The usage of a response is not shared here: it
+// travels up in the body it was read from (settleBody).
 type callState struct {
 	fields reqbody.Fields
 
 	prefixOnce sync.Once
 	prefixes   []limiter.Prefix // requestPrefixes, computed once per call
-
-	tapped atomic.Bool // the limit layer scans the attempts' 2xx bodies
-
-	mu  sync.Mutex // guards u and err
-	u   usage.Usage
-	err error
 }
 
 func withCall(ctx context.Context, cs *callState) context.Context {
@@ -40,26 +32,6 @@ func withCall(ctx context.Context, cs *callState) context.Context {
 func callFrom(ctx context.Context) *callState {
 	cs, _ := ctx.Value(callKey{}).(*callState)
 	return cs
-}
-
-// willTap records that the limit layer scans this call's 2xx bodies.
-func (cs *callState) willTap() { cs.tapped.Store(true) }
-
-// publish records the usage of an attempt's body when it ends. The body a
-// caller reads is the last attempt's, and its end comes after every
-// discarded attempt's, so the last publication is the call's.
-func (cs *callState) publish(u usage.Usage, err error) {
-	cs.mu.Lock()
-	cs.u, cs.err = u, err
-	cs.mu.Unlock()
-}
-
-func (cs *callState) isTapped() bool { return cs.tapped.Load() }
-
-func (cs *callState) result() (usage.Usage, error) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return cs.u, cs.err
 }
 
 // requestFields returns the fields an outer layer put in req's context, or

@@ -44,10 +44,10 @@ func IsHardQuota(resp *http.Response) bool {
 }
 
 // hardQuota reports whether resp, as the server sent it, is a hard quota:
-// IsHardQuota, or a 429 with the server's x-should-retry: false. The limit
-// layer calls it so that such a response starts no cool-down: the key would
-// otherwise be frozen for the server's Retry-After only to meet the same
-// refusal.
+// IsHardQuota, or a 429 with the server's x-should-retry: false. The
+// cool-down rule (cooldownUntil) calls it so that such a response starts no
+// cool-down: the key would otherwise be frozen for the server's Retry-After
+// only to meet the same refusal.
 func hardQuota(resp *http.Response) bool {
 	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		return false

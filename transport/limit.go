@@ -2,8 +2,9 @@ package transport
 
 import (
 	"context"
-	"log/slog"
+	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/provider"
@@ -28,14 +29,16 @@ import (
 // *limiter.CapacityError, *limiter.WaitError (which matches
 // context.DeadlineExceeded), limiter.ErrClosed, or the context's error.
 func Limit(next http.RoundTripper, opts ...Option) http.RoundTripper {
+	c := newConfig(opts)
+	l, _ := c.limit.newLimiter()
+	return newLimit(next, c, l)
+}
+
+// newLimit is the limit layer over next with the limiter l, for Limit and
+// New.
+func newLimit(next http.RoundTripper, c *config, l *limiter.Limiter) *limitTransport {
 	if next == nil {
 		next = http.DefaultTransport
-	}
-	c := newConfig(opts)
-	l := c.limit.limiter
-	if l == nil {
-		lopts := append([]limiter.Option{limiter.WithUtilizationHook(0, utilizationLogger(c.logger))}, c.limit.opts...)
-		l = limiter.New(lopts...)
 	}
 	key := c.limit.key
 	if key == nil {
@@ -46,20 +49,11 @@ func Limit(next http.RoundTripper, opts ...Option) http.RoundTripper {
 }
 
 type limitTransport struct {
-	next http.RoundTripper
-	l    *limiter.Limiter
-	key  func(*http.Request, reqbody.Fields) string // WithLimitKey, or limitKeys.key
-	inst *limitInstruments
-	// maxCooldown is the longest server delay that starts a cool-down
-	// (WithMaxServerDelay), as in the retry layer: a longer one is a hard
-	// limit or a hostile header, and must not shut the key for years.
-	maxCooldown time.Duration
-}
-
-func utilizationLogger(log *slog.Logger) func(string, limiter.Kind, float64) {
-	return func(key string, k limiter.Kind, u float64) {
-		log.Info("sluice: limiter utilization crossed threshold", "key", key, "kind", k.String(), "utilization", u)
-	}
+	next        http.RoundTripper
+	l           *limiter.Limiter
+	key         func(*http.Request, reqbody.Fields) string // WithLimitKey, or limitKeys.key
+	inst        *limitInstruments
+	maxCooldown time.Duration // cooldownUntil's maxDelay: WithMaxServerDelay, as in the retry layer
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -90,16 +84,9 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.observe(ctx, key, kind, res, resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
-		cs := callFrom(ctx)
-		if cs != nil {
-			cs.willTap() // the meter above reads the usage from here
-		}
-		resp.Body = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), func(u usage.Usage, err error) {
-			if cs != nil {
-				cs.publish(u, err)
-			}
-			settle(res, kind, f.Model, u, err)
-		})
+		b := &settleBody{res: res, kind: kind, model: f.Model}
+		b.ReadCloser = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), b.done)
+		resp.Body = b
 		return resp, nil
 	}
 	end := res.Cancel
@@ -115,7 +102,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // observe hands the response's rate-limit headers to the limiter and starts
-// a cool-down when a 429 or 529 names a server delay.
+// the key's cool-down when the response calls for one (cooldownUntil).
 //
 // Anthropic rounds its remaining token counts to the nearest thousand, and
 // its tokens-* headers show the most restrictive limit in effect, not a
@@ -139,15 +126,54 @@ func (t *limitTransport) observe(ctx context.Context, key string, kind provider.
 		}
 	}
 	_ = res.Observe(ctx, o)
-	if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == 529) && !hardQuota(resp) {
-		if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 && d <= t.maxCooldown {
-			_ = t.l.Cooldown(ctx, key, now.Add(d))
-		}
+	if until, ok := cooldownUntil(resp, resp.StatusCode, now, t.maxCooldown); ok {
+		_ = t.l.Cooldown(ctx, key, until)
 	}
 }
 
 func reading(r provider.RateLimit) limiter.Reading {
 	return limiter.Reading{Limit: r.Limit, Remaining: r.Remaining, HasRemaining: r.HasRemaining, Reset: r.Reset}
+}
+
+// settleBody is the body of a 2xx attempt as the limit layer hands it up:
+// the attempt's body under a usage reader. When the body ends, done settles
+// the attempt's reservation with the usage and keeps that usage here, in
+// the body it was read from, for the meter above (meterTransport.RoundTrip
+// takes it from the body it is given, when that is this one, instead of
+// scanning the same bytes again). Being in the body is the tag: a layer
+// between that replaces the body hands the meter another body, which the
+// meter scans itself, and the usage of a discarded attempt stays with that
+// attempt's body.
+type settleBody struct {
+	io.ReadCloser // the usage reader
+	res           *limiter.Reservation
+	kind          provider.Kind
+	model         string
+
+	mu    sync.Mutex // guards the fields below: done runs in Read or Close
+	ended bool
+	u     usage.Usage
+	err   error
+}
+
+// done receives the usage when the body ends; the usage reader calls it
+// once.
+func (b *settleBody) done(u usage.Usage, err error) {
+	b.mu.Lock()
+	b.ended, b.u, b.err = true, u, err
+	b.mu.Unlock()
+	settle(b.res, b.kind, b.model, u, err)
+}
+
+// result is the usage the body reported, once it has ended (read to its
+// end, failed or closed).
+func (b *settleBody) result() (usage.Usage, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.ended {
+		return usage.Usage{}, io.ErrUnexpectedEOF
+	}
+	return b.u, b.err
 }
 
 // settle ends a 2xx reservation with the usage the response reported.

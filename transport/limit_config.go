@@ -22,6 +22,17 @@ type limitConfig struct {
 
 func defaultLimitConfig() limitConfig { return limitConfig{} }
 
+// newLimiter returns the limiter of the limit layer — the one passed with
+// WithLimiter, or a new one built from the limiter options — and whether it
+// is new, so that its maker owns it and closes it. Limit and New both build
+// their limiter here.
+func (lc *limitConfig) newLimiter() (l *limiter.Limiter, owned bool) {
+	if lc.limiter != nil {
+		return lc.limiter, false
+	}
+	return limiter.New(lc.opts...), true
+}
+
 // WithLimiter makes the limit layer use l instead of building its own, so
 // that several clients or stacks spending one quota share one limiter. The
 // limiter options (WithLimits, WithWindow, WithLimiterOptions) are then

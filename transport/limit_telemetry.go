@@ -19,6 +19,10 @@ type limitInstruments struct {
 	tracer     trace.Tracer
 	wait       metric.Float64Histogram
 	rejections metric.Int64Counter
+	// reg is the gauges' callback, which holds the limiter: a Transport
+	// unregisters it on Close (Limit alone has no Close, so a layer's
+	// callback lives as long as the MeterProvider).
+	reg metric.Registration
 }
 
 func newLimitInstruments(p telemetry.Providers, l *limiter.Limiter) *limitInstruments {
@@ -39,8 +43,9 @@ func newLimitInstruments(p telemetry.Providers, l *limiter.Limiter) *limitInstru
 		metric.WithDescription("What is left of each limit now."))
 	util, _ := m.Float64ObservableGauge(telemetry.MetricLimiterUtilization, metric.WithUnit("1"),
 		metric.WithDescription("Used share of each limit, 0..1."))
-	// The callback lives as long as the MeterProvider: a layer has no Close.
-	_, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	// Stats reads what the limiter holds in the process: a collection makes
+	// no Store call, however many keys and whatever the store.
+	li.reg, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for _, s := range l.Stats() {
 			key := metric.WithAttributes(telemetry.AttrLimitKey.String(s.Key))
 			o.ObserveInt64(queue, int64(s.Queued), key)
@@ -58,6 +63,13 @@ func newLimitInstruments(p telemetry.Providers, l *limiter.Limiter) *limitInstru
 		return nil
 	}, queue, inflight, limit, remaining, util)
 	return li
+}
+
+// unregister removes the gauges' callback.
+func (li *limitInstruments) unregister() {
+	if li.reg != nil {
+		_ = li.reg.Unregister()
+	}
 }
 
 // acquired records one acquire: a wait span and histogram sample if it

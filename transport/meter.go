@@ -124,11 +124,7 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.status = resp.StatusCode // on the span with the usage, when the body ends
 	ct := resp.Header.Get("Content-Type")
 	c.body = meterBody{rc: resp.Body, c: c, stream: usage.IsEventStream(ct)}
-	if c.cs.isTapped() {
-		// The limit layer beneath scans this body already: take its result
-		// when the body ends instead of scanning every byte twice.
-		c.body.ends = true
-	} else {
+	if c.body.tap = settleBodyOf(resp.Body); c.body.tap == nil {
 		c.body.rc = usage.NewReader(resp.Body, kind, api, ct, c.done)
 	}
 	resp.Body = &c.body

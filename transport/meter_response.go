@@ -17,24 +17,24 @@ var noopSpan trace.Span = tracenoop.Span{}
 // meterCall, so wrapping the body costs no allocation of its own (two
 // wrappers and two closures before: 4 allocations per streamed call).
 //
-// At the first byte of a stream it reports the time to first chunk; when
-// ends is set (the limit layer beneath scans the body and publishes the
-// usage in the call's state) it ends the call once, at EOF, on a read error
-// or on Close, whichever comes first. Otherwise rc is a usage reader that
-// ends the call itself.
+// At the first byte of a stream it reports the time to first chunk. When
+// tap is set — the body beneath is the limit layer's, which reads the usage
+// already — it ends the call once, with the usage tap read, at EOF, on a
+// read error or on Close, whichever comes first. Otherwise rc is a usage
+// reader that ends the call itself.
 type meterBody struct {
 	rc     io.ReadCloser
 	c      *meterCall
+	tap    *settleBody
 	stream bool // report the first chunk
-	ends   bool // end the call from here
 	first  atomic.Bool
 	ended  atomic.Bool
 }
 
 func (b *meterBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && b.ends && b.ended.CompareAndSwap(false, true) {
-		b.c.end()
+	if err != nil && b.tap != nil && b.ended.CompareAndSwap(false, true) {
+		b.c.done(b.tap.result())
 	}
 	if n > 0 && b.stream && !b.first.Load() && b.first.CompareAndSwap(false, true) {
 		b.c.firstChunk()
@@ -44,11 +44,30 @@ func (b *meterBody) Read(p []byte) (int, error) {
 
 func (b *meterBody) Close() error {
 	err := b.rc.Close()
-	if b.ends && b.ended.CompareAndSwap(false, true) {
-		b.c.end()
+	if b.tap != nil && b.ended.CompareAndSwap(false, true) {
+		b.c.done(b.tap.result())
 	}
 	return err
 }
 
-// end ends a call whose body the limit layer scanned, with what it read.
-func (c *meterCall) end() { c.done(c.cs.result()) }
+// settleBodyOf returns the limit layer's body that body gives the caller
+// byte for byte, or nil when there is none. It looks through the wrappers
+// the stack itself puts between the limit layer and the meter, each of
+// which passes on every byte of the body it wraps, in order, and ends when
+// that body ends: the retry layer's peek (peekedBody) and its attempt
+// timeout (cancelOnClose). Any other body — one a layer between replaced —
+// is the meter's to scan.
+func settleBodyOf(body io.ReadCloser) *settleBody {
+	for {
+		switch b := body.(type) {
+		case *settleBody:
+			return b
+		case *peekedBody:
+			body = b.orig
+		case *cancelOnClose:
+			body = b.ReadCloser
+		default:
+			return nil
+		}
+	}
+}

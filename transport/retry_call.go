@@ -280,22 +280,17 @@ func (c *call) closeNextBody() {
 	}
 }
 
-// noteCooldown starts the shared cool-down when attempt's response is a
-// 429 or 529 (or a stream error counted as one) with a server delay the
-// layer would honour, whether or not this call retries it.
+// noteCooldown starts the shared cool-down when attempt's response calls
+// for one (cooldownUntil), whether or not this call retries it.
 func (c *call) noteCooldown(resp *http.Response, v verdict) {
-	if resp == nil || v.giveUpAs == giveUpHardLimit {
+	if resp == nil {
 		return
 	}
 	status := v.status
 	if status == 0 {
 		status = resp.StatusCode
 	}
-	if status != http.StatusTooManyRequests && status != 529 {
-		return
-	}
-	now := time.Now()
-	if d, _, ok := serverDelay(resp.Header, now); ok && d > 0 && d <= c.t.cfg.maxServerDelay {
-		c.t.cool.extend(c.cooldownKey(), now.Add(d), now)
+	if until, ok := cooldownUntil(resp, status, time.Now(), c.t.cfg.maxServerDelay); ok {
+		c.t.cool.extend(c.cooldownKey(), until)
 	}
 }

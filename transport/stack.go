@@ -14,6 +14,9 @@ type Transport struct {
 	base    http.RoundTripper
 	limiter *limiter.Limiter // nil when the limiter is off
 	owned   bool             // New built the limiter, so Close closes it
+	// release undoes what the layers registered beyond their own lifetime:
+	// the metric callbacks of the limiter and breaker gauges.
+	release []func()
 }
 
 // New builds the recommended stack over base, outermost first:
@@ -61,19 +64,18 @@ func New(base http.RoundTripper, opts ...Option) *Transport {
 	}
 	layerOpts := opts
 	if !c.stack.noLimiter {
-		t.limiter = c.limit.limiter
-		if t.limiter == nil {
-			t.limiter = limiter.New(c.limit.opts...)
-			t.owned = true
-		}
-		layerOpts = append(append([]Option(nil), opts...), WithLimiter(t.limiter))
-		rt = Limit(rt, layerOpts...)
+		t.limiter, t.owned = c.limit.newLimiter()
+		lt := newLimit(rt, c, t.limiter)
+		t.release = append(t.release, lt.inst.unregister)
+		rt = lt
 		// The limiter keeps the cool-down per API key and model (and shares it
 		// through its Store); the retry layer's own one would be redundant.
-		layerOpts = append(layerOpts, WithoutCooldown())
+		layerOpts = append(append([]Option(nil), opts...), WithoutCooldown())
 	}
 	if !c.stack.noBreaker {
-		rt = Breaker(rt, layerOpts...)
+		b := Breaker(rt, layerOpts...).(*breakerTransport)
+		t.release = append(t.release, b.ins.unregister)
+		rt = b
 	}
 	if !c.stack.noRetry {
 		rt = Retry(rt, layerOpts...)
@@ -105,13 +107,19 @@ func (t *Transport) CloseIdleConnections() {
 }
 
 // Close releases every caller waiting in the limiter with an error that
-// matches limiter.ErrClosed, makes later calls fail the same way, and closes
-// idle connections. A limiter passed with WithLimiter is not closed: its
-// owner closes it. Calls already sent are not interrupted.
+// matches limiter.ErrClosed, makes later calls fail the same way,
+// unregisters the stack's metric callbacks (its gauges are no longer
+// reported, and nothing of the Transport stays reachable from the
+// MeterProvider), and closes idle connections. A limiter passed with
+// WithLimiter is not closed: its owner closes it. Calls already sent are
+// not interrupted. Close is idempotent.
 func (t *Transport) Close() error {
 	var err error
 	if t.owned && t.limiter != nil {
 		err = t.limiter.Close()
+	}
+	for _, f := range t.release {
+		f()
 	}
 	t.CloseIdleConnections()
 	return err
