@@ -236,11 +236,13 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 
 // waitBreaker blocks until the breaker may have changed: a state change or
 // a freed probe slot (changed), or the end of the break of an open breaker
-// — gobreaker turns half-open lazily, on the next Allow.
+// — gobreaker turns half-open lazily, on the next Allow, and only once the
+// break is strictly past: waking at retryAt itself would find it still open
+// and spin until the clock moves.
 func waitBreaker(ctx context.Context, changed <-chan struct{}, state gobreaker.State, retryAt time.Time) error {
 	var tick <-chan time.Time
 	if state == gobreaker.StateOpen {
-		t := time.NewTimer(time.Until(retryAt))
+		t := time.NewTimer(time.Until(retryAt) + time.Nanosecond)
 		defer t.Stop()
 		tick = t.C
 	}
