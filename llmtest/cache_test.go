@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -40,7 +41,7 @@ type usage struct {
 }
 
 // usageOf posts body and returns the usage of its 200 response.
-func usageOf(t *testing.T, s *Server, key string, body []byte) usage {
+func usageOf(t *testing.T, s *testServer, key string, body []byte) usage {
 	t.Helper()
 	res, b := post(t, s, "/v1/messages", key, body)
 	if res.StatusCode != http.StatusOK {
@@ -65,8 +66,14 @@ func check(t *testing.T, what string, u usage, read, creation, input int) {
 // scaled compresses the cache TTLs: 5 minutes become one second, an hour 12.
 func scaled(d time.Duration) time.Duration { return d / 300 }
 
+// A prefix is read while its TTL (compressed to 1 s) lasts, every read
+// refreshes it, and it is gone at the instant the TTL ends.
 func TestPromptCacheWriteReadExpire(t *testing.T) {
-	s := newTestServer(t, Config{CacheTTL: scaled})
+	synctest.Test(t, testPromptCacheWriteReadExpire)
+}
+
+func testPromptCacheWriteReadExpire(t *testing.T) {
+	s := newPipeServer(t, Config{CacheTTL: scaled})
 	system := strings.Repeat("s", 8000)                                      // 2000 tokens
 	body := cachedBody("claude-test", system, "", "hello there!", 10, false) // + 3 tokens
 	u := usageOf(t, s, "k", body)
@@ -80,10 +87,10 @@ func TestPromptCacheWriteReadExpire(t *testing.T) {
 	// A different question after the same prompt still reads the prompt.
 	check(t, "other message", usageOf(t, s, "k", cachedBody("claude-test", system, "", strings.Repeat("q", 40), 10, false)), 2000, 0, 10)
 
-	// Reads refresh the TTL (1s here): reading every 0.6s keeps it alive
-	// past its first second.
+	// Reads refresh the TTL (1s here): a read at its last nanosecond keeps
+	// it alive for another second.
 	for i := range 2 {
-		time.Sleep(600 * time.Millisecond)
+		time.Sleep(time.Second - time.Nanosecond)
 		check(t, fmt.Sprintf("read %d after refresh", i), usageOf(t, s, "k", body), 2000, 0, 3)
 	}
 	// A stream reports the same usage.
@@ -93,8 +100,8 @@ func TestPromptCacheWriteReadExpire(t *testing.T) {
 		!strings.Contains(data[len(data)-2], `"cache_read_input_tokens":2000`) {
 		t.Errorf("stream usage: %d %s", res.StatusCode, b)
 	}
-	// Past the TTL the prefix is gone and written again.
-	time.Sleep(1300 * time.Millisecond)
+	// One TTL after the last read the prefix is gone and written again.
+	time.Sleep(time.Second)
 	check(t, "after expiry", usageOf(t, s, "k", body), 0, 2000, 3)
 
 	st := s.Stats()
@@ -103,19 +110,27 @@ func TestPromptCacheWriteReadExpire(t *testing.T) {
 	}
 }
 
+// A 1h prefix (12 s here) outlives a 5m one (1 s), which is gone exactly
+// at its end.
 func TestPromptCache1hTTL(t *testing.T) {
-	s := newTestServer(t, Config{CacheTTL: scaled}) // 5m → 1s, 1h → 12s
-	long := cachedBody("claude-test", strings.Repeat("l", 8000), "1h", "hi", 10, false)
-	short := cachedBody("claude-test", strings.Repeat("s", 8000), "5m", "hi", 10, false)
-	u := usageOf(t, s, "k", long)
-	check(t, "1h write", u, 0, 2000, 1)
-	if u.CacheCreation.Ephemeral1h != 2000 || u.CacheCreation.Ephemeral5m != 0 {
-		t.Errorf("cache_creation = %+v, want 2000 in ephemeral_1h", u.CacheCreation)
-	}
-	check(t, "5m write", usageOf(t, s, "k", short), 0, 2000, 1)
-	time.Sleep(1300 * time.Millisecond)
-	check(t, "1h still read", usageOf(t, s, "k", long), 2000, 0, 1)
-	check(t, "5m expired", usageOf(t, s, "k", short), 0, 2000, 1)
+	synctest.Test(t, func(t *testing.T) {
+		s := newPipeServer(t, Config{CacheTTL: scaled}) // 5m → 1s, 1h → 12s
+		long := cachedBody("claude-test", strings.Repeat("l", 8000), "1h", "hi", 10, false)
+		short := cachedBody("claude-test", strings.Repeat("s", 8000), "5m", "hi", 10, false)
+		u := usageOf(t, s, "k", long)
+		check(t, "1h write", u, 0, 2000, 1)
+		if u.CacheCreation.Ephemeral1h != 2000 || u.CacheCreation.Ephemeral5m != 0 {
+			t.Errorf("cache_creation = %+v, want 2000 in ephemeral_1h", u.CacheCreation)
+		}
+		check(t, "5m write", usageOf(t, s, "k", short), 0, 2000, 1)
+		time.Sleep(time.Second)
+		check(t, "1h still read", usageOf(t, s, "k", long), 2000, 0, 1)
+		check(t, "5m expired", usageOf(t, s, "k", short), 0, 2000, 1)
+		time.Sleep(12*time.Second - time.Nanosecond)
+		check(t, "1h read at the last nanosecond", usageOf(t, s, "k", long), 2000, 0, 1)
+		time.Sleep(12 * time.Second)
+		check(t, "1h expired", usageOf(t, s, "k", long), 0, 2000, 1)
+	})
 }
 
 func TestPromptCacheBreakpoints(t *testing.T) {

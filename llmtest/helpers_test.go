@@ -9,12 +9,44 @@ import (
 	"testing"
 )
 
-// newTestServer starts a server that the test closes.
-func newTestServer(t *testing.T, cfg Config) *Server {
+// testServer is a Server and a client that reaches it.
+type testServer struct {
+	*Server
+	URL    string // the base URL the client reaches
+	client *http.Client
+}
+
+// Client returns the client that reaches s.
+func (s *testServer) Client() *http.Client { return s.client }
+
+// newTestServer starts a server on loopback that the test closes.
+func newTestServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	s := NewServer(cfg)
 	t.Cleanup(s.Close)
-	return s
+	return &testServer{Server: s, URL: s.URL, client: s.Client()}
+}
+
+// newPipeServer serves NewHandler(cfg) over in-memory connections, for a
+// test in a synctest bubble; the test's cleanup closes both ends.
+func newPipeServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	s := NewHandler(cfg)
+	ln := newPipeListener()
+	hs := &http.Server{Handler: s}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln)
+	}()
+	tr := &http.Transport{DialContext: ln.dial}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		s.Close()
+		_ = hs.Close()
+		<-done
+	})
+	return &testServer{Server: s, URL: "http://llmtest.test", client: &http.Client{Transport: tr}}
 }
 
 // anthropicBody is a Messages request body with the given prompt.
@@ -42,7 +74,7 @@ func openAIBody(model, prompt string, maxTokens int, stream, includeUsage bool) 
 
 // post sends body to s at path with an API key and returns the response
 // with its body read.
-func post(t *testing.T, s *Server, path, key string, body []byte) (*http.Response, []byte) {
+func post(t *testing.T, s *testServer, path, key string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
 	if err != nil {

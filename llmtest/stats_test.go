@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -15,7 +16,11 @@ import (
 // is rate limited, comes straight back (a herd arrival), then waits the
 // announced time and is admitted without counting as herd.
 func TestHerdArrivals(t *testing.T) {
-	s := newTestServer(t, Config{Quota: Quota{Requests: 2}, Window: time.Second, RetryAfterMs: true})
+	synctest.Test(t, testHerdArrivals)
+}
+
+func testHerdArrivals(t *testing.T) {
+	s := newPipeServer(t, Config{Quota: Quota{Requests: 2}, Window: time.Second, RetryAfterMs: true})
 	body := anthropicBody("m", "hi", 5, false)
 	post(t, s, "/v1/messages", "k", body)
 	post(t, s, "/v1/messages", "k", body)
@@ -23,9 +28,9 @@ func TestHerdArrivals(t *testing.T) {
 	if res.StatusCode != 429 {
 		t.Fatalf("third request: %d", res.StatusCode)
 	}
-	ms, err := strconv.Atoi(res.Header.Get("retry-after-ms"))
-	if err != nil || ms < 1 || ms > 500 {
-		t.Fatalf("retry-after-ms = %q", res.Header.Get("retry-after-ms"))
+	// One request refills in 500 ms.
+	if ms := res.Header.Get("retry-after-ms"); ms != "500" {
+		t.Fatalf("retry-after-ms = %q, want 500", ms)
 	}
 	if res.Header.Get("retry-after") != "1" {
 		t.Errorf("retry-after = %q, want 1 (rounded up)", res.Header.Get("retry-after"))
@@ -35,40 +40,41 @@ func TestHerdArrivals(t *testing.T) {
 	if st := s.Stats(); st.HerdArrivals != 1 {
 		t.Fatalf("herd arrivals = %d, want 1", st.HerdArrivals)
 	}
-	time.Sleep(time.Duration(ms) * time.Millisecond) // honour the announced wait
+	time.Sleep(500 * time.Millisecond) // the announced moment
 	res, _ = post(t, s, "/v1/messages", "k", body)
 	if st := s.Stats(); st.HerdArrivals != 1 || res.StatusCode != 200 {
 		t.Errorf("after waiting: status %d, herd %d", res.StatusCode, st.HerdArrivals)
 	}
 }
 
+// 20 % of 10 requests a second: 2 at the start, then one every 100 ms,
+// announced as retry-after: 1 (whole seconds, rounded up).
 func TestRefillWithCompressedWindow(t *testing.T) {
-	s := newTestServer(t, Config{Quota: Quota{Requests: 10}, Window: time.Second, InitialFill: 0.2})
-	body := anthropicBody("m", "hi", 5, false)
-	var ok int
-	start := time.Now()
-	for range 5 {
-		if res, _ := post(t, s, "/v1/messages", "k", body); res.StatusCode == 200 {
-			ok++
+	synctest.Test(t, func(t *testing.T) {
+		s := newPipeServer(t, Config{Quota: Quota{Requests: 10}, Window: time.Second, InitialFill: 0.2})
+		body := anthropicBody("m", "hi", 5, false)
+		var ok int
+		for range 5 {
+			if res, _ := post(t, s, "/v1/messages", "k", body); res.StatusCode == 200 {
+				ok++
+			}
 		}
-	}
-	// 2 at start plus what refilled (10/s) while the loop ran.
-	if most := 2 + int(time.Since(start).Seconds()*10) + 1; ok < 2 || ok > most {
-		t.Errorf("%d of 5 admitted with 20%% initial fill of 10/s; want 2..%d", ok, most)
-	}
-	res, _ := post(t, s, "/v1/messages", "k", body)
-	deadline := time.Now().Add(10 * time.Second)
-	for res.StatusCode != 200 {
-		if time.Now().After(deadline) {
-			t.Fatal("the bucket never refilled")
+		if ok != 2 {
+			t.Errorf("%d of 5 admitted with 20%% initial fill of 10/s; want 2", ok)
 		}
-		ra, _ := strconv.Atoi(res.Header.Get("retry-after"))
-		if ra != 1 {
-			t.Fatalf("retry-after = %q", res.Header.Get("retry-after"))
+		res, _ := post(t, s, "/v1/messages", "k", body)
+		if res.StatusCode != 429 || res.Header.Get("retry-after") != "1" {
+			t.Fatalf("with the bucket empty: %d, retry-after %q; want 429, 1", res.StatusCode, res.Header.Get("retry-after"))
 		}
-		time.Sleep(50 * time.Millisecond) // refill: one request per 100ms
-		res, _ = post(t, s, "/v1/messages", "k", body)
-	}
+		time.Sleep(99 * time.Millisecond)
+		if res, _ := post(t, s, "/v1/messages", "k", body); res.StatusCode != 429 {
+			t.Errorf("1 ms before a request refilled: %d, want 429", res.StatusCode)
+		}
+		time.Sleep(time.Millisecond)
+		if res, _ := post(t, s, "/v1/messages", "k", body); res.StatusCode != 200 {
+			t.Errorf("100 ms later: %d, want 200", res.StatusCode)
+		}
+	})
 }
 
 func TestRequestsRecordBodies(t *testing.T) {
@@ -100,8 +106,16 @@ func TestRequestsRecordBodies(t *testing.T) {
 	}
 }
 
+// Twenty calls at once, each held 200 ms by the latency before admission:
+// all twenty are in flight together, half are admitted, and all are done
+// 200 ms later.
 func TestConcurrency(t *testing.T) {
-	s := newTestServer(t, Config{Latency: 200 * time.Millisecond, Quota: Quota{Requests: 10}})
+	synctest.Test(t, testConcurrency)
+}
+
+func testConcurrency(t *testing.T) {
+	s := newPipeServer(t, Config{Latency: 200 * time.Millisecond, Quota: Quota{Requests: 10}})
+	start := time.Now()
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
@@ -116,8 +130,11 @@ func TestConcurrency(t *testing.T) {
 	if st.Arrivals != 20 || st.ByStatus[200] != 10 || st.RateLimited != 10 || st.InFlight != 0 {
 		t.Errorf("stats = %+v", st)
 	}
-	if st.PeakConcurrency < 5 || st.PeakConcurrency > 20 {
-		t.Errorf("peak concurrency = %d", st.PeakConcurrency)
+	if st.PeakConcurrency != 20 {
+		t.Errorf("peak concurrency = %d, want 20", st.PeakConcurrency)
+	}
+	if d := time.Since(start); d != 200*time.Millisecond {
+		t.Errorf("done after %v, want 200ms", d)
 	}
 }
 

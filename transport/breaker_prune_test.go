@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -30,11 +31,16 @@ func (h *holdTenant) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // With a key per tenant, the breakers of tenants that stopped calling are
-// dropped; an open breaker and one with a call in flight are kept, and a
-// dropped tenant that calls again gets a new breaker.
+// dropped once two sweeps (one per window at most) found them unused; an
+// open breaker and one with a call in flight are kept, and a dropped
+// tenant that calls again gets a new breaker.
 func TestIdleBreakersArePruned(t *testing.T) {
+	synctest.Test(t, testIdleBreakersArePruned)
+}
+
+func testIdleBreakersArePruned(t *testing.T) {
 	srv := newBreakerServer(t)
-	hold := &holdTenant{next: srv.Client().Transport, tenant: "busy", held: make(chan struct{}), release: make(chan struct{})}
+	hold := &holdTenant{next: srv.Transport(t), tenant: "busy", held: make(chan struct{}), release: make(chan struct{})}
 	window := 100 * time.Millisecond
 	rt := Breaker(hold, WithFailFast(),
 		WithBreakerKey(func(r *http.Request) string { return r.Header.Get("X-Tenant") }),
@@ -60,6 +66,14 @@ func TestIdleBreakersArePruned(t *testing.T) {
 		slices.Sort(k)
 		return k
 	}
+	// sweep lets a window pass, then makes enough lookups (a live tenant's
+	// calls) for exactly one sweep.
+	sweep := func() {
+		time.Sleep(window)
+		for range pruneEvery {
+			call("live")
+		}
+	}
 
 	srv.status.Store(500)
 	for range 2 {
@@ -79,18 +93,18 @@ func TestIdleBreakersArePruned(t *testing.T) {
 			t.Fatalf("tenant %d: %d, %v", i, code, err)
 		}
 	}
-	if n := len(keys()); n < 100 {
-		// A window is 100 ms: on a slow machine the first tenants' breakers
-		// may already be gone, but not most of them.
-		t.Fatalf("%d breakers after 303 tenants called", n)
+	if n := len(keys()); n != 302 {
+		t.Fatalf("%d breakers after 302 tenants called in one instant, want every one", n)
 	}
 
-	want := []string{"busy", "down", "live"}
-	breakerWaitFor(t, 20*time.Second, "the idle tenants' breakers to go", func() bool {
-		call("live")
-		time.Sleep(time.Millisecond)
-		return slices.Equal(keys(), want)
-	})
+	// The tenants' last calls straddle the sweep their lookups made: two
+	// more sweeps drop the earlier ones, a third the rest.
+	for range 3 {
+		sweep()
+	}
+	if got, want := keys(), []string{"busy", "down", "live"}; !slices.Equal(got, want) {
+		t.Fatalf("after three sweeps: %d breakers, want %v", len(got), want)
+	}
 	if _, err := call("down"); !errors.Is(err, ErrBreakerOpen) {
 		t.Fatalf("the open breaker was forgotten: %v", err)
 	}
@@ -100,11 +114,14 @@ func TestIdleBreakersArePruned(t *testing.T) {
 		t.Fatal(err)
 	}
 	busy <- nil // for the cleanup
-	breakerWaitFor(t, 20*time.Second, "the busy tenant's breaker to go once its call ended", func() bool {
-		call("live")
-		time.Sleep(time.Millisecond)
-		return slices.Equal(keys(), []string{"down", "live"})
-	})
+	sweep()
+	if !slices.Contains(keys(), "busy") {
+		t.Fatal("the busy tenant's breaker went at the first sweep after its call ended, want the second")
+	}
+	sweep()
+	if got := keys(); !slices.Equal(got, []string{"down", "live"}) {
+		t.Fatalf("two sweeps after the busy call ended: %v, want [down live]", got)
+	}
 	if code, err := call("t7"); code != 200 {
 		t.Fatalf("a dropped tenant calling again: %d, %v", code, err)
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -47,46 +47,49 @@ func sharedBreakerPost(t *testing.T, rt http.RoundTripper, ctx context.Context, 
 }
 
 // A breaker opened in one "process" holds another's calls of the same key
-// until the verdict ends; no call of the second reaches the server before.
+// until the verdict ends; no call of the second reaches the server before,
+// and the waiting one goes at that moment.
 func TestSharedBreakerVerdictCrossesTransports(t *testing.T) {
-	var hits atomic.Int64
-	var failing atomic.Bool
-	failing.Store(true)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		if failing.Load() {
-			w.WriteHeader(529)
-			return
-		}
-		w.WriteHeader(200)
-	}))
-	defer srv.Close()
-	v := &memVerdicts{until: map[string]time.Time{}}
-	settings := WithBreakerSettings(BreakerSettings{MinRequests: 2, FailureRatio: 0.5, Break: 400 * time.Millisecond})
-	a := Breaker(srv.Client().Transport, settings, WithSharedBreaker(v))
-	bFast := Breaker(srv.Client().Transport, settings, WithSharedBreaker(v), WithFailFast())
-	b := Breaker(srv.Client().Transport, settings, WithSharedBreaker(v))
-	ctx := context.Background()
+	synctest.Test(t, func(t *testing.T) {
+		var hits atomic.Int64
+		var failing atomic.Bool
+		failing.Store(true)
+		srv := newPipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			if failing.Load() {
+				w.WriteHeader(529)
+				return
+			}
+			w.WriteHeader(200)
+		}))
+		base := srv.Transport(t)
+		v := &memVerdicts{until: map[string]time.Time{}}
+		settings := WithBreakerSettings(BreakerSettings{MinRequests: 2, FailureRatio: 0.5, Break: 400 * time.Millisecond})
+		a := Breaker(base, settings, WithSharedBreaker(v))
+		bFast := Breaker(base, settings, WithSharedBreaker(v), WithFailFast())
+		b := Breaker(base, settings, WithSharedBreaker(v))
+		ctx := context.Background()
 
-	for range 2 {
-		sharedBreakerPost(t, a, ctx, srv.URL)
-	}
-	opened := time.Now()
-	before := hits.Load()
-	_, err := sharedBreakerPost(t, bFast, ctx, srv.URL)
-	var boe *BreakerOpenError
-	if !errors.As(err, &boe) || boe.Reason != "fail_fast" {
-		t.Fatalf("fail-fast call during A's verdict: %v, want a fail_fast BreakerOpenError", err)
-	}
-	failing.Store(false)
-	resp, err := sharedBreakerPost(t, b, ctx, srv.URL)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("waiting call: %v %v", resp, err)
-	}
-	if el := time.Since(opened); el < 300*time.Millisecond {
-		t.Fatalf("B's call went through %v after A opened, before the 400ms verdict ended", el)
-	}
-	if n := hits.Load() - before; n != 1 {
-		t.Fatalf("%d calls reached the server after A opened, want only B's one after the verdict", n)
-	}
+		for range 2 {
+			sharedBreakerPost(t, a, ctx, srv.URL)
+		}
+		opened := time.Now()
+		before := hits.Load()
+		_, err := sharedBreakerPost(t, bFast, ctx, srv.URL)
+		var boe *BreakerOpenError
+		if !errors.As(err, &boe) || boe.Reason != "fail_fast" || !boe.RetryAt.Equal(opened.Add(400*time.Millisecond)) {
+			t.Fatalf("fail-fast call during A's verdict: %v, want a fail_fast BreakerOpenError until the verdict's end", err)
+		}
+		failing.Store(false)
+		resp, err := sharedBreakerPost(t, b, ctx, srv.URL)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("waiting call: %v %v", resp, err)
+		}
+		if el := time.Since(opened); el != 400*time.Millisecond {
+			t.Fatalf("B's call went through %v after A opened, want when the 400ms verdict ended", el)
+		}
+		if n := hits.Load() - before; n != 1 {
+			t.Fatalf("%d calls reached the server after A opened, want only B's one after the verdict", n)
+		}
+	})
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -18,30 +19,29 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"go.uber.org/goleak"
 
 	"github.com/sluicehq/sluice/telemetry"
 )
 
-// breakerServer answers with the status its test sets, and counts arrivals.
+// breakerServer answers with the status its test sets, and counts
+// arrivals. It serves over in-memory connections: make it inside a
+// synctest bubble.
 type breakerServer struct {
-	*httptest.Server
+	*pipeServer
 	status   atomic.Int64
 	arrivals atomic.Int64
 }
 
 func newBreakerServer(t *testing.T) *breakerServer {
 	t.Helper()
-	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs after the server closes
 	s := &breakerServer{}
 	s.status.Store(200)
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.pipeServer = newPipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		status := s.status.Load() // decided before the arrival is visible
 		s.arrivals.Add(1)
 		w.WriteHeader(int(status))
 		w.Write([]byte(`{}`))
 	}))
-	t.Cleanup(s.Close)
 	return s
 }
 
@@ -57,18 +57,6 @@ func breakerCall(ctx context.Context, rt http.RoundTripper, url, model string) (
 	return resp.StatusCode, nil
 }
 
-// breakerWaitFor polls cond until it holds or the deadline passes.
-func breakerWaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 var testBreaker = BreakerSettings{FailureRatio: 0.5, MinRequests: 4, Window: time.Minute, Break: 150 * time.Millisecond}
 
 func TestBreakerCountsWhatItShould(t *testing.T) {
@@ -82,80 +70,93 @@ func TestBreakerCountsWhatItShould(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
-			srv := newBreakerServer(t)
-			srv.status.Store(int64(tt.status))
-			rt := Breaker(srv.Client().Transport, WithBreakerSettings(testBreaker), WithFailFast())
-			for range 6 {
-				breakerCall(context.Background(), rt, srv.URL, "m")
-			}
-			_, err := breakerCall(context.Background(), rt, srv.URL, "m")
-			if open := errors.Is(err, ErrBreakerOpen); open != tt.wantOpen {
-				t.Fatalf("after 6 × %d: open = %v (err %v), want %v", tt.status, open, err, tt.wantOpen)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				srv := newBreakerServer(t)
+				srv.status.Store(int64(tt.status))
+				rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+				for range 6 {
+					breakerCall(context.Background(), rt, srv.URL, "m")
+				}
+				_, err := breakerCall(context.Background(), rt, srv.URL, "m")
+				if open := errors.Is(err, ErrBreakerOpen); open != tt.wantOpen {
+					t.Fatalf("after 6 × %d: open = %v (err %v), want %v", tt.status, open, err, tt.wantOpen)
+				}
+			})
 		})
 	}
 }
 
 func TestBreakerTransportErrorsTrip(t *testing.T) {
-	srv := newBreakerServer(t)
-	url := srv.URL
-	srv.Close() // connection refused from now on
-	rt := Breaker(http.DefaultTransport.(*http.Transport).Clone(), WithBreakerSettings(testBreaker), WithFailFast())
-	for range 4 {
-		if _, err := breakerCall(context.Background(), rt, url, "m"); err == nil || errors.Is(err, ErrBreakerOpen) {
-			t.Fatalf("want a transport error, got %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		srv := newBreakerServer(t)
+		rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+		srv.Close() // connection refused from now on
+		for range 4 {
+			if _, err := breakerCall(context.Background(), rt, srv.URL, "m"); err == nil || errors.Is(err, ErrBreakerOpen) {
+				t.Fatalf("want a transport error, got %v", err)
+			}
 		}
-	}
-	if _, err := breakerCall(context.Background(), rt, url, "m"); !errors.Is(err, ErrBreakerOpen) {
-		t.Fatalf("after 4 refused connections: %v, want ErrBreakerOpen", err)
-	}
+		if _, err := breakerCall(context.Background(), rt, srv.URL, "m"); !errors.Is(err, ErrBreakerOpen) {
+			t.Fatalf("after 4 refused connections: %v, want ErrBreakerOpen", err)
+		}
+	})
 }
 
+// Calls the caller cancelled or timed out say nothing about the API: six
+// of them, each cut at its 20 ms deadline, leave the breaker closed.
 func TestBreakerCanceledCallsDoNotCount(t *testing.T) {
-	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-block:
-		case <-r.Context().Done():
+	synctest.Test(t, func(t *testing.T) {
+		srv := newPipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body) // lets the server notice the client going away
+			<-r.Context().Done()
+		}))
+		rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+		for range 6 {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			start := time.Now()
+			if _, err := breakerCall(ctx, rt, srv.URL, "m"); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 20*time.Millisecond {
+				t.Fatalf("call: %v after %v, want the deadline at 20ms", err, time.Since(start))
+			}
+			cancel()
 		}
-	}))
-	defer srv.Close()
-	defer close(block)
-	rt := Breaker(srv.Client().Transport, WithBreakerSettings(testBreaker), WithFailFast())
-	for range 6 {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		breakerCall(ctx, rt, srv.URL, "m")
+		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := breakerCall(ctx, rt, srv.URL, "m"); errors.Is(err, ErrBreakerOpen) {
-		t.Fatal("cancelled and timed-out calls opened the breaker")
-	}
+		if _, err := breakerCall(ctx, rt, srv.URL, "m"); errors.Is(err, ErrBreakerOpen) {
+			t.Fatal("cancelled and timed-out calls opened the breaker")
+		}
+	})
 }
 
 func TestBreakerKeysAreIndependent(t *testing.T) {
-	srv := newBreakerServer(t)
-	srv.status.Store(529)
-	rt := Breaker(srv.Client().Transport, WithBreakerSettings(testBreaker), WithFailFast())
-	for range 4 {
-		breakerCall(context.Background(), rt, srv.URL, "overloaded")
-	}
-	_, err := breakerCall(context.Background(), rt, srv.URL, "overloaded")
-	var boe *BreakerOpenError
-	if !errors.As(err, &boe) || !strings.HasSuffix(boe.Key, " overloaded") || boe.Reason != "fail_fast" {
-		t.Fatalf("err = %v, want a fail-fast BreakerOpenError for the overloaded model", err)
-	}
-	srv.status.Store(200)
-	if code, err := breakerCall(context.Background(), rt, srv.URL, "other"); err != nil || code != 200 {
-		t.Fatalf("another model: %d %v, want 200", code, err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := newBreakerServer(t)
+		srv.status.Store(529)
+		rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+		for range 4 {
+			breakerCall(context.Background(), rt, srv.URL, "overloaded")
+		}
+		_, err := breakerCall(context.Background(), rt, srv.URL, "overloaded")
+		var boe *BreakerOpenError
+		if !errors.As(err, &boe) || !strings.HasSuffix(boe.Key, " overloaded") || boe.Reason != "fail_fast" {
+			t.Fatalf("err = %v, want a fail-fast BreakerOpenError for the overloaded model", err)
+		}
+		srv.status.Store(200)
+		if code, err := breakerCall(context.Background(), rt, srv.URL, "other"); err != nil || code != 200 {
+			t.Fatalf("another model: %d %v, want 200", code, err)
+		}
+	})
 }
 
 // TestBreakerOutageStory: the API goes down, the breaker trips, waiting
 // calls hold while only probes reach the server, a call whose deadline is
-// too short fails fast, and everything proceeds once a probe succeeds.
+// too short fails fast, and everything proceeds once a probe succeeds:
+// the first probe, at the end of the break, fails; the second, one more
+// break later, succeeds and releases every waiter at that moment.
 func TestBreakerOutageStory(t *testing.T) {
+	synctest.Test(t, testBreakerOutageStory)
+}
+
+func testBreakerOutageStory(t *testing.T) {
 	srv := newBreakerServer(t)
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
@@ -166,7 +167,7 @@ func TestBreakerOutageStory(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&breakerLockedWriter{w: &logs, mu: &logMu}, nil))
 	settings := testBreaker
 	settings.Break = 300 * time.Millisecond
-	rt := Breaker(srv.Client().Transport, WithBreakerSettings(settings), WithLogger(logger),
+	rt := Breaker(srv.Transport(t), WithBreakerSettings(settings), WithLogger(logger),
 		WithTelemetry(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp)))
 
 	srv.status.Store(529)
@@ -185,8 +186,11 @@ func TestBreakerOutageStory(t *testing.T) {
 	_, err := breakerCall(ctx, rt, srv.URL, "m")
 	cancel()
 	var boe *BreakerOpenError
-	if !errors.As(err, &boe) || boe.Reason != "deadline" || !boe.RetryAt.After(tripped) {
-		t.Fatalf("short deadline: %v, want a deadline BreakerOpenError", err)
+	if !errors.As(err, &boe) || boe.Reason != "deadline" || !boe.RetryAt.Equal(tripped.Add(settings.Break)) {
+		t.Fatalf("short deadline: %v, want a deadline BreakerOpenError naming the end of the break", err)
+	}
+	if time.Since(tripped) != 0 {
+		t.Fatalf("the refusal took %v", time.Since(tripped))
 	}
 
 	// Waiting calls: they hold while the breaker is open.
@@ -194,9 +198,7 @@ func TestBreakerOutageStory(t *testing.T) {
 	var wg sync.WaitGroup
 	codes := make(chan int, waiters)
 	for range waiters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			code, err := breakerCall(ctx, rt, srv.URL, "m")
@@ -204,12 +206,20 @@ func TestBreakerOutageStory(t *testing.T) {
 				t.Errorf("waiting call: %v", err)
 			}
 			codes <- code
-		}()
+		})
+	}
+	synctest.Wait()
+	if n := srv.arrivals.Load() - before; n != 0 {
+		t.Fatalf("%d calls reached the server during the break", n)
 	}
 	// The first probe, at the end of the break, fails: its caller gets the
 	// 529 (a retry layer above would retry it) and the breaker opens again;
 	// only that probe reached the server.
-	breakerWaitFor(t, 5*time.Second, "a probe", func() bool { return srv.arrivals.Load() == before+1 })
+	time.Sleep(settings.Break)
+	synctest.Wait()
+	if n := srv.arrivals.Load() - before; n != 1 || len(codes) != 1 {
+		t.Fatalf("at the end of the break: %d arrivals and %d calls done, want the one probe", n, len(codes))
+	}
 	srv.status.Store(200) // the API recovers
 	wg.Wait()
 	close(codes)
@@ -223,8 +233,9 @@ func TestBreakerOutageStory(t *testing.T) {
 	if n := srv.arrivals.Load() - before; n != waiters {
 		t.Fatalf("%d arrivals after the trip, want %d: nothing but the calls themselves", n, waiters)
 	}
-	if waited := time.Since(tripped); waited < 2*settings.Break {
-		t.Fatalf("waiters proceeded after %v, before two breaks (%v)", waited, 2*settings.Break)
+	// The failed probe doubled the next break.
+	if waited, want := time.Since(tripped), settings.Break+2*settings.Break; waited != want {
+		t.Fatalf("waiters proceeded after %v, want at the second probe, after a break and one twice as long (%v)", waited, want)
 	}
 
 	// Telemetry: the transitions, on spans, metrics and logs.
@@ -299,16 +310,24 @@ func breakerAttrValue(attrs []attribute.KeyValue, k attribute.Key) string {
 	return ""
 }
 
+// Cancelling a call that waits for an open breaker ends it at once with
+// the cause.
 func TestBreakerCanceledWaitReportsCause(t *testing.T) {
-	srv := newBreakerServer(t)
-	srv.status.Store(529)
-	rt := Breaker(srv.Client().Transport, WithBreakerSettings(BreakerSettings{FailureRatio: 1, MinRequests: 1, Break: time.Hour}))
-	breakerCall(context.Background(), rt, srv.URL, "m")
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	_, err := breakerCall(ctx, rt, srv.URL, "m")
-	var boe *BreakerOpenError
-	if !errors.As(err, &boe) || boe.Reason != "canceled" || !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want a canceled BreakerOpenError wrapping context.Canceled", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := newBreakerServer(t)
+		srv.status.Store(529)
+		rt := Breaker(srv.Transport(t), WithBreakerSettings(BreakerSettings{FailureRatio: 1, MinRequests: 1, Break: time.Hour}))
+		breakerCall(context.Background(), rt, srv.URL, "m")
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, cancel)
+		start := time.Now()
+		_, err := breakerCall(ctx, rt, srv.URL, "m")
+		var boe *BreakerOpenError
+		if !errors.As(err, &boe) || boe.Reason != "canceled" || !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want a canceled BreakerOpenError wrapping context.Canceled", err)
+		}
+		if d := time.Since(start); d != 20*time.Millisecond || srv.arrivals.Load() != 1 {
+			t.Fatalf("returned after %v with %d arrivals, want at the cancel (20ms), none sent", d, srv.arrivals.Load())
+		}
+	})
 }

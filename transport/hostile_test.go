@@ -14,25 +14,41 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// hostileRig is the full stack (New) over a real loopback server whose
-// handler misbehaves, with the usage reports it makes.
+// hostileRig is the full stack (New) over a server whose handler
+// misbehaves, with the usage reports it makes.
 type hostileRig struct {
-	srv    *httptest.Server
+	url    string
 	tr     *Transport
 	client *http.Client
 	mu     sync.Mutex
 	usage  []UsageReport
 }
 
+// newHostileRig serves h on loopback: for what only a real connection
+// shows (sizes, hijacked connections).
 func newHostileRig(t *testing.T, h http.HandlerFunc, opts ...Option) *hostileRig {
 	t.Helper()
 	limitLeaks(t)
-	g := &hostileRig{srv: httptest.NewServer(h)}
-	t.Cleanup(g.srv.Close)
-	g.tr = New(nil, append([]Option{
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return newHostileStack(t, srv.URL, nil, opts...)
+}
+
+// newHostilePipeRig serves h over in-memory connections, for a test in a
+// synctest bubble.
+func newHostilePipeRig(t *testing.T, h http.HandlerFunc, opts ...Option) *hostileRig {
+	t.Helper()
+	srv := newPipeServer(t, h)
+	return newHostileStack(t, srv.URL, srv.Transport(t), opts...)
+}
+
+func newHostileStack(t *testing.T, url string, base http.RoundTripper, opts ...Option) *hostileRig {
+	g := &hostileRig{url: url}
+	g.tr = New(base, append([]Option{
 		WithBackoff(time.Millisecond, 5*time.Millisecond),
 		WithUsageCallback(func(_ context.Context, r UsageReport) {
 			g.mu.Lock()
@@ -48,7 +64,7 @@ func newHostileRig(t *testing.T, h http.HandlerFunc, opts ...Option) *hostileRig
 // post sends an Anthropic Messages request and returns the response (body
 // unread) or the error.
 func (g *hostileRig) post(ctx context.Context, stream bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.srv.URL+"/v1/messages",
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.url+"/v1/messages",
 		bytes.NewReader(limitBody("claude-hostile", 40, 16, stream)))
 	if err != nil {
 		return nil, err
@@ -175,53 +191,60 @@ func TestHostileHugeSSELine(t *testing.T) {
 }
 
 // Absurd Retry-After values on a 429 are neither slept on nor allowed to
-// shut the key for years: the call returns promptly, and the next call to
-// the same key goes through once the server recovers.
+// shut the key for years: a value past the longest server delay gives the
+// call up at once; one that overflows a Duration is no value, so the call
+// is retried after one backoff step (here 1 ms, jittered into [0.5, 1] ms).
+// Either way the next call to the same key goes through at once once the
+// server recovers.
 func TestHostileRetryAfter(t *testing.T) {
-	for _, tc := range []struct{ header, value string }{
-		{"Retry-After", "1000000000000"},    // 10^12 s: overflows a Duration
-		{"Retry-After", "1000000000"},       // 10^9 s: 31 years, fits
-		{"retry-after-ms", "1000000000000"}, // 10^12 ms: 31 years, fits
-		{"Retry-After", strings.Repeat("9", 1<<20)},
-		{"Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"},
+	for _, tc := range []struct {
+		header, value string
+		backoff       bool // the value is ignored: one backoff step
+	}{
+		{"Retry-After", "1000000000000", true},     // 10^12 s: overflows a Duration
+		{"Retry-After", "1000000000", false},       // 10^9 s: 31 years, fits
+		{"retry-after-ms", "1000000000000", false}, // 10^12 ms: 31 years, fits
+		{"Retry-After", strings.Repeat("9", 1<<20), true},
+		{"Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT", false},
 	} {
 		t.Run(tc.header+"="+tc.value[:min(len(tc.value), 16)], func(t *testing.T) {
-			var mu sync.Mutex
-			throttled := true
-			g := newHostileRig(t, func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				mu.Lock()
-				th := throttled
-				mu.Unlock()
-				if th {
-					w.Header().Set(tc.header, tc.value)
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				throttled := true
+				g := newHostilePipeRig(t, func(w http.ResponseWriter, r *http.Request) {
+					_, _ = io.Copy(io.Discard, r.Body)
+					mu.Lock()
+					th := throttled
+					mu.Unlock()
+					if th {
+						w.Header().Set(tc.header, tc.value)
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusTooManyRequests)
+						_, _ = io.WriteString(w, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)
+						return
+					}
 					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusTooManyRequests)
-					_, _ = io.WriteString(w, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)
-					return
+					_, _ = io.WriteString(w, `{"model":"claude-hostile","usage":{"input_tokens":1,"output_tokens":1}}`)
+				}, WithMaxAttempts(2))
+				start := time.Now()
+				resp, err := g.post(context.Background(), false)
+				hostileStatus(t, "throttled call", resp, err, http.StatusTooManyRequests)
+				d := time.Since(start)
+				if tc.backoff && (d < 500*time.Microsecond || d > time.Millisecond) {
+					t.Errorf("throttled call took %v, want one backoff step, 0.5ms to 1ms", d)
+				} else if !tc.backoff && d != 0 {
+					t.Errorf("throttled call took %v, want it given up at once", d)
 				}
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = io.WriteString(w, `{"model":"claude-hostile","usage":{"input_tokens":1,"output_tokens":1}}`)
-			}, WithMaxAttempts(2))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			start := time.Now()
-			resp, err := g.post(ctx, false)
-			hostileStatus(t, "throttled call", resp, err, http.StatusTooManyRequests)
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("throttled call took %v", d)
-			}
-			mu.Lock()
-			throttled = false
-			mu.Unlock()
-			ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel2()
-			start = time.Now()
-			resp, err = g.post(ctx2, false)
-			hostileStatus(t, "call after the server recovered", resp, err, http.StatusOK)
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("call after the server recovered took %v", d)
-			}
+				mu.Lock()
+				throttled = false
+				mu.Unlock()
+				start = time.Now()
+				resp, err = g.post(context.Background(), false)
+				hostileStatus(t, "call after the server recovered", resp, err, http.StatusOK)
+				if d := time.Since(start); d != 0 {
+					t.Errorf("call after the server recovered took %v, want no wait at all", d)
+				}
+			})
 		})
 	}
 }

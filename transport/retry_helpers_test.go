@@ -20,21 +20,43 @@ type retryReply struct {
 }
 
 // retryServer answers from a script, one reply per request, repeating the
-// last; it records each request's body hash, model header and arrival.
+// last; it records each request's body hash and arrival.
 type retryServer struct {
-	*httptest.Server
+	URL      string
+	pipe     *pipeServer // nil: a loopback server
 	mu       sync.Mutex
 	script   []retryReply
 	hashes   [][32]byte
 	arrivals []time.Time
 }
 
+// newRetryServer starts a retryServer on loopback.
 func newRetryServer(t *testing.T, script ...retryReply) *retryServer {
 	t.Helper()
 	s := &retryServer{script: script}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	ts := httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(ts.Close)
+	s.URL = ts.URL
 	return s
+}
+
+// newRetryPipeServer starts a retryServer on in-memory connections, for a
+// test in a synctest bubble; reach it with its client.
+func newRetryPipeServer(t *testing.T, script ...retryReply) *retryServer {
+	t.Helper()
+	s := &retryServer{script: script}
+	s.pipe = newPipeServer(t, http.HandlerFunc(s.serve))
+	s.URL = s.pipe.URL
+	return s
+}
+
+// client is an http.Client through the retry layer that reaches s.
+func (s *retryServer) client(t *testing.T, opts ...Option) (*http.Client, *closeCounter) {
+	t.Helper()
+	if s.pipe == nil {
+		return retryClient(t, opts...)
+	}
+	return retryClientOver(s.pipe.Transport(t), opts...)
 }
 
 func (s *retryServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +78,17 @@ func (s *retryServer) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.hashes)
+}
+
+// gaps returns the time between consecutive arrivals.
+func (s *retryServer) gaps() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var g []time.Duration
+	for i := 1; i < len(s.arrivals); i++ {
+		g = append(g, s.arrivals[i].Sub(s.arrivals[i-1]))
+	}
+	return g
 }
 
 // closeCounter wraps a transport and counts response bodies opened and
@@ -91,6 +124,11 @@ func retryClient(t *testing.T, opts ...Option) (*http.Client, *closeCounter) {
 	t.Helper()
 	base := &http.Transport{}
 	t.Cleanup(base.CloseIdleConnections)
+	return retryClientOver(base, opts...)
+}
+
+// retryClientOver is an http.Client through the retry layer over base.
+func retryClientOver(base http.RoundTripper, opts ...Option) (*http.Client, *closeCounter) {
 	cc := &closeCounter{next: base}
 	return &http.Client{Transport: Retry(cc, opts...)}, cc
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -52,7 +54,11 @@ func retrySumOf(t *testing.T, rm metricdata.ResourceMetrics, name string, want .
 }
 
 func TestRetryTelemetry(t *testing.T) {
-	srv := newRetryServer(t,
+	synctest.Test(t, testRetryTelemetry)
+}
+
+func testRetryTelemetry(t *testing.T) {
+	srv := newRetryPipeServer(t,
 		retryReply{status: 503, headers: map[string]string{"retry-after-ms": "5"}},
 		retryReply{status: 503},
 		retryOK)
@@ -62,9 +68,7 @@ func TestRetryTelemetry(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	tel := WithTelemetry(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp))
 
-	base := &http.Transport{}
-	defer base.CloseIdleConnections()
-	c := &http.Client{Transport: Retry(Attempt(base, tel), tel, WithBackoff(1e6, 2e6))}
+	c := &http.Client{Transport: Retry(Attempt(srv.pipe.Transport(t), tel), tel, WithBackoff(1e6, 2e6))}
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "chat claude-test")
 	resp, err := retryPost(t, c, ctx, srv.URL, retryJSON)
 	if err != nil {
@@ -133,32 +137,41 @@ func TestRetryTelemetry(t *testing.T) {
 	}
 }
 
+// A 429 whose retry the budget refuses still starts the cool-down, which
+// then holds the next call for the announced 300 ms (plus at most 20 %
+// jitter); both are counted.
 func TestRetryTelemetryBudgetAndCooldownCounted(t *testing.T) {
-	srv := newRetryServer(t, retryRateLimited("300"), retryOK)
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	c, _ := retryClient(t, WithTelemetry(telemetry.WithMeterProvider(mp)), WithRetryBudget(0, 0))
-	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON) // 429, budget refuses the retry
-	if err != nil {
-		t.Fatal(err)
-	}
-	retryReadAll(t, resp)
-	resp, err = retryPost(t, c, context.Background(), srv.URL, retryJSON) // held by the cool-down, then 200
-	if err != nil {
-		t.Fatal(err)
-	}
-	retryReadAll(t, resp)
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	if n := retrySumOf(t, rm, telemetry.MetricRetryBudgetExhausted); n != 1 {
-		t.Errorf("budget exhaustions = %d, want 1", n)
-	}
-	if n := retrySumOf(t, rm, telemetry.MetricRetryCooldownWaits); n != 1 {
-		t.Errorf("cool-down waits = %d, want 1", n)
-	}
-	if n := retrySumOf(t, rm, telemetry.MetricRetryDelay, telemetry.AttrRetryWaitSource.String("cooldown")); n != 1 {
-		t.Errorf("cool-down delays = %d, want 1", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := newRetryPipeServer(t, retryRateLimited("300"), retryOK)
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		c, _ := srv.client(t, WithTelemetry(telemetry.WithMeterProvider(mp)), WithRetryBudget(0, 0))
+		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON) // 429, budget refuses the retry
+		if err != nil {
+			t.Fatal(err)
+		}
+		retryReadAll(t, resp)
+		start := time.Now()
+		resp, err = retryPost(t, c, context.Background(), srv.URL, retryJSON) // held by the cool-down, then 200
+		if err != nil {
+			t.Fatal(err)
+		}
+		retryReadAll(t, resp)
+		if d := time.Since(start); resp.StatusCode != 200 || d < 300*time.Millisecond || d > 360*time.Millisecond {
+			t.Errorf("second call: %d after %v, want 200 after 300ms to 360ms", resp.StatusCode, d)
+		}
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		if n := retrySumOf(t, rm, telemetry.MetricRetryBudgetExhausted); n != 1 {
+			t.Errorf("budget exhaustions = %d, want 1", n)
+		}
+		if n := retrySumOf(t, rm, telemetry.MetricRetryCooldownWaits); n != 1 {
+			t.Errorf("cool-down waits = %d, want 1", n)
+		}
+		if n := retrySumOf(t, rm, telemetry.MetricRetryDelay, telemetry.AttrRetryWaitSource.String("cooldown")); n != 1 {
+			t.Errorf("cool-down delays = %d, want 1", n)
+		}
+	})
 }

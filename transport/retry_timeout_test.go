@@ -4,38 +4,41 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 // A first attempt that sends no headers within WithAttemptTimeout is
-// abandoned and retried; the second answers at once.
+// abandoned and retried after one backoff step; the second answers at
+// once.
 func TestRetryAttemptTimeout(t *testing.T) {
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body) // lets the server notice the client going away
-		if n.Add(1) == 1 {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(10 * time.Second):
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newPipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body) // lets the server notice the client going away
+			if n.Add(1) == 1 {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(10 * time.Second):
+				}
+				return
 			}
-			return
+			_, _ = io.WriteString(w, "late but fine")
+		}))
+		c, _ := retryClientOver(srv.Transport(t), WithAttemptTimeout(200*time.Millisecond), WithBackoff(time.Millisecond, 5*time.Millisecond))
+		start := time.Now()
+		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, _ = io.WriteString(w, "late but fine")
-	}))
-	defer srv.Close()
-	c, _ := retryClient(t, WithAttemptTimeout(200*time.Millisecond), WithBackoff(time.Millisecond, 5*time.Millisecond))
-	start := time.Now()
-	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body := retryReadAll(t, resp); body != "late but fine" || n.Load() != 2 {
-		t.Fatalf("got %q after %d attempts", body, n.Load())
-	}
-	if el := time.Since(start); el > 5*time.Second {
-		t.Fatalf("took %v: the first attempt was not cut", el)
-	}
+		if body := retryReadAll(t, resp); body != "late but fine" || n.Load() != 2 {
+			t.Fatalf("got %q after %d attempts", body, n.Load())
+		}
+		// The 200 ms timeout, then a 1 ms backoff jittered into [0.5, 1] ms.
+		if el := time.Since(start); el < 200500*time.Microsecond || el > 201*time.Millisecond {
+			t.Fatalf("took %v, want 200.5ms to 201ms: the first attempt cut at its timeout", el)
+		}
+	})
 }

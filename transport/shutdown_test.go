@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -20,9 +21,11 @@ import (
 	"github.com/sluicehq/sluice/telemetry"
 )
 
-// shutdownRig is a full stack over llmtest with recording telemetry.
+// shutdownRig is a full stack over llmtest with recording telemetry,
+// served over in-memory connections: make it inside a synctest bubble.
 type shutdownRig struct {
 	srv    *llmtest.Server
+	url    string
 	tr     *Transport
 	client *http.Client
 	spans  *tracetest.SpanRecorder
@@ -33,12 +36,13 @@ type shutdownRig struct {
 
 func newShutdownRig(t *testing.T, cfg llmtest.Config, opts ...Option) *shutdownRig {
 	t.Helper()
-	limitLeaks(t) // registered first, so it runs after every other cleanup
-	g := &shutdownRig{srv: llmtest.NewServer(cfg), spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	g := &shutdownRig{srv: llmtest.NewHandler(cfg), spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	pipe := newPipeServer(t, g.srv)
 	t.Cleanup(g.srv.Close)
+	g.url = pipe.URL
 	g.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(g.spans))
 	g.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(g.reader))
-	g.tr = New(nil, append([]Option{
+	g.tr = New(pipe.Transport(t), append([]Option{
 		WithTelemetry(telemetry.WithTracerProvider(g.tp), telemetry.WithMeterProvider(g.mp)),
 		WithBackoff(5*time.Millisecond, 20*time.Millisecond),
 	}, opts...)...)
@@ -52,7 +56,7 @@ func newShutdownRig(t *testing.T, cfg llmtest.Config, opts ...Option) *shutdownR
 func (g *shutdownRig) start(ctx context.Context, stream bool) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		_, err := limitCall(ctx, g.client, g.srv.URL, limitBody("claude-shutdown", 40, 16, stream))
+		_, err := limitCall(ctx, g.client, g.url, limitBody("claude-shutdown", 40, 16, stream))
 		done <- err
 	}()
 	return done
@@ -79,14 +83,17 @@ func (g *shutdownRig) operations(t *testing.T) uint64 {
 	return n
 }
 
-// shutdownWait waits for an error on ch, failing the test after d.
-func shutdownWait(t *testing.T, ch <-chan error, d time.Duration, what string) error {
+// shutdownNow returns the error on ch once every goroutine of the bubble
+// is blocked, failing the test if the call it belongs to has not returned
+// by then: it returned without the clock moving.
+func shutdownNow(t *testing.T, ch <-chan error, what string) error {
 	t.Helper()
+	synctest.Wait()
 	select {
 	case err := <-ch:
 		return err
-	case <-time.After(d):
-		t.Fatalf("%s did not return within %v", what, d)
+	default:
+		t.Fatalf("%s has not returned at once", what)
 		return nil
 	}
 }
@@ -96,47 +103,49 @@ func shutdownWait(t *testing.T, ch <-chan error, d time.Duration, what string) e
 // limiter.ErrClosed, sends nothing more to the server, lets the stream
 // finish, and every call — released, refused or finished — ends its span
 // and is counted in the metrics, which can then be shut down. Nothing keeps
-// running (limitLeaks).
+// running (synctest.Test fails on a goroutine left blocked).
 func TestShutdownReleasesWaitersAndFlushes(t *testing.T) {
-	g := newShutdownRig(t, llmtest.Config{StreamEventDelay: 20 * time.Millisecond},
-		WithLimiterOptions(limiter.WithConcurrency(1)))
-	ctx := context.Background()
-	inflight := g.start(ctx, true)
-	limitWaitFor(t, "the stream to start", func() bool { return g.srv.Stats().Arrivals == 1 })
-
-	const waiters = 20
-	released := make([]<-chan error, waiters)
-	for i := range released {
-		released[i] = g.start(ctx, false)
-	}
-	limitWaitFor(t, "20 queued callers", func() bool {
-		st := g.tr.Limiter().Stats()
-		return len(st) == 1 && st[0].Queued == waiters
-	})
-	closedAt := time.Now()
-	if err := g.tr.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for i, ch := range released {
-		err := shutdownWait(t, ch, 5*time.Second, "a queued caller after Close")
-		if !errors.Is(err, limiter.ErrClosed) {
-			t.Errorf("queued caller %d: %v, want limiter.ErrClosed", i, err)
+	synctest.Test(t, func(t *testing.T) {
+		g := newShutdownRig(t, llmtest.Config{StreamEventDelay: 20 * time.Millisecond},
+			WithLimiterOptions(limiter.WithConcurrency(1)))
+		ctx := context.Background()
+		inflight := g.start(ctx, true)
+		synctest.Wait()
+		if n := g.srv.Stats().Arrivals; n != 1 {
+			t.Fatalf("%d arrivals, want the stream", n)
 		}
-	}
-	t.Logf("released %d waiters in %v", waiters, time.Since(closedAt))
-	if _, err := limitCall(ctx, g.client, g.srv.URL, limitBody("claude-shutdown", 40, 16, false)); !errors.Is(err, limiter.ErrClosed) {
-		t.Errorf("call after Close: %v, want limiter.ErrClosed", err)
-	}
-	if err := shutdownWait(t, inflight, 10*time.Second, "the in-flight stream"); err != nil {
-		t.Errorf("stream in flight during Close: %v, want it to finish", err)
-	}
-	if n := g.srv.Stats().Arrivals; n != 1 {
-		t.Errorf("server saw %d requests, want only the one sent before Close", n)
-	}
-	if err := g.tr.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	g.checkFlushed(t, waiters+2)
+
+		const waiters = 20
+		released := make([]<-chan error, waiters)
+		for i := range released {
+			released[i] = g.start(ctx, false)
+		}
+		synctest.Wait()
+		if st := g.tr.Limiter().Stats(); len(st) != 1 || st[0].Queued != waiters {
+			t.Fatalf("limiter stats %+v, want %d queued callers", st, waiters)
+		}
+		if err := g.tr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for i, ch := range released {
+			if err := shutdownNow(t, ch, "a queued caller after Close"); !errors.Is(err, limiter.ErrClosed) {
+				t.Errorf("queued caller %d: %v, want limiter.ErrClosed", i, err)
+			}
+		}
+		if _, err := limitCall(ctx, g.client, g.url, limitBody("claude-shutdown", 40, 16, false)); !errors.Is(err, limiter.ErrClosed) {
+			t.Errorf("call after Close: %v, want limiter.ErrClosed", err)
+		}
+		if err := <-inflight; err != nil {
+			t.Errorf("stream in flight during Close: %v, want it to finish", err)
+		}
+		if n := g.srv.Stats().Arrivals; n != 1 {
+			t.Errorf("server saw %d requests, want only the one sent before Close", n)
+		}
+		if err := g.tr.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		g.checkFlushed(t, waiters+2)
+	})
 }
 
 // checkFlushed asserts that every span started has ended, that the meter
@@ -161,72 +170,81 @@ func (g *shutdownRig) checkFlushed(t *testing.T, calls int) {
 }
 
 // A call sleeping on a Retry-After when the transport closes never sends
-// its retry: it ends with limiter.ErrClosed instead, and its span ends.
+// its retry: it ends with limiter.ErrClosed when its wait ends, and its
+// span ends.
 func TestShutdownDuringRetryWait(t *testing.T) {
-	g := newShutdownRig(t, llmtest.Config{})
-	g.srv.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfter: "1", RetryAfterMs: "300"})
-	call := g.start(context.Background(), false)
-	limitWaitFor(t, "the 429", func() bool { return g.srv.Stats().RateLimited == 1 })
-	if err := g.tr.Close(); err != nil {
-		t.Fatal(err)
-	}
-	err := shutdownWait(t, call, 5*time.Second, "the call waiting to retry")
-	if !errors.Is(err, limiter.ErrClosed) {
-		t.Errorf("call waiting to retry during Close: %v, want limiter.ErrClosed", err)
-	}
-	if n := g.srv.Stats().Arrivals; n != 1 {
-		t.Errorf("server saw %d requests after Close, want 1", n)
-	}
-	g.checkFlushed(t, 1)
+	synctest.Test(t, func(t *testing.T) {
+		g := newShutdownRig(t, llmtest.Config{})
+		g.srv.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfter: "1", RetryAfterMs: "300"})
+		start := time.Now()
+		call := g.start(context.Background(), false)
+		synctest.Wait()
+		if n := g.srv.Stats().RateLimited; n != 1 {
+			t.Fatalf("%d 429s, want the call waiting on one", n)
+		}
+		if err := g.tr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-call; !errors.Is(err, limiter.ErrClosed) {
+			t.Errorf("call waiting to retry during Close: %v, want limiter.ErrClosed", err)
+		}
+		// retry-after-ms: 300, plus at most 20 % jitter.
+		if d := time.Since(start); d < 300*time.Millisecond || d > 360*time.Millisecond {
+			t.Errorf("the call ended after %v, want at the end of its wait, 300ms to 360ms", d)
+		}
+		if n := g.srv.Stats().Arrivals; n != 1 {
+			t.Errorf("server saw %d requests after Close, want 1", n)
+		}
+		g.checkFlushed(t, 1)
+	})
 }
 
 // Many goroutines calling and closing at once: no race, no panic, every
-// call returns well before its deadline, and each either succeeds or
-// reports limiter.ErrClosed.
+// call returns by the time the calls would have taken without Close (60
+// calls of 2 ms, 4 at a time), and each either succeeds or reports
+// limiter.ErrClosed.
 func TestShutdownConcurrentWithCalls(t *testing.T) {
-	g := newShutdownRig(t, llmtest.Config{Latency: 2 * time.Millisecond},
-		WithLimiterOptions(limiter.WithConcurrency(4)))
-	const calls = 60
-	var wg sync.WaitGroup
-	errs := make(chan error, calls)
-	for i := range calls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.srv.URL+"/v1/messages",
-				bytes.NewReader(limitBody("claude-shutdown", 40, 16, i%2 == 0)))
-			req.Header.Set("x-api-key", limitTestKey)
-			resp, err := g.client.Do(req)
-			if err == nil {
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+	synctest.Test(t, func(t *testing.T) {
+		g := newShutdownRig(t, llmtest.Config{Latency: 2 * time.Millisecond},
+			WithLimiterOptions(limiter.WithConcurrency(4)))
+		const calls = 60
+		var wg sync.WaitGroup
+		errs := make(chan error, calls)
+		start := time.Now()
+		for i := range calls {
+			wg.Go(func() {
+				req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, g.url+"/v1/messages",
+					bytes.NewReader(limitBody("claude-shutdown", 40, 16, i%2 == 0)))
+				req.Header.Set("x-api-key", limitTestKey)
+				resp, err := g.client.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				errs <- err
+			})
+			if i == calls/2 {
+				wg.Go(func() { _ = g.tr.Close() })
 			}
-			errs <- err
-		}()
-		if i == calls/2 {
-			go func() { _ = g.tr.Close() }()
 		}
-	}
-	start := time.Now()
-	wg.Wait()
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("calls racing Close took %v to return", d)
-	}
-	close(errs)
-	var closed int
-	for err := range errs {
-		switch {
-		case err == nil:
-		case errors.Is(err, limiter.ErrClosed):
-			closed++
-		default:
-			t.Errorf("call racing Close: %v, want success or limiter.ErrClosed", err)
+		wg.Wait()
+		if d, most := time.Since(start), calls/4*2*time.Millisecond; d > most {
+			t.Errorf("calls racing Close took %v to return, want at most %v", d, most)
 		}
-	}
-	if closed == 0 {
-		t.Logf("every call won the race against Close")
-	}
-	g.checkFlushed(t, calls)
+		close(errs)
+		var closed int
+		for err := range errs {
+			switch {
+			case err == nil:
+			case errors.Is(err, limiter.ErrClosed):
+				closed++
+			default:
+				t.Errorf("call racing Close: %v, want success or limiter.ErrClosed", err)
+			}
+		}
+		if closed == 0 {
+			t.Logf("every call won the race against Close")
+		}
+		g.checkFlushed(t, calls)
+	})
 }
