@@ -157,4 +157,3 @@ func TestRoundedRemainingBand(t *testing.T) {
 		}
 	})
 }
-
