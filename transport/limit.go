@@ -94,7 +94,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if cs != nil {
 			cs.willTap() // the meter above reads the usage from here
 		}
-		resp.Body = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), func(u usage.Usage, err error) {
+		resp.Body = usage.NewReader(resp.Body, kind, resp.Header.Get("Content-Type"), func(u usage.Usage, err error) {
 			if cs != nil {
 				cs.publish(u, err)
 			}

@@ -129,7 +129,7 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// when the body ends instead of scanning every byte twice.
 		c.body.ends = true
 	} else {
-		c.body.rc = usage.NewReader(resp.Body, kind, api, ct, c.done)
+		c.body.rc = usage.NewReader(resp.Body, kind, ct, c.done)
 	}
 	resp.Body = &c.body
 	return resp, nil

@@ -15,16 +15,10 @@ import (
 // what done received.
 func scanPieces(t *testing.T, body []byte, ct string, n int) (Usage, error) {
 	t.Helper()
-	return scanPiecesAPI(t, body, ct, provider.APIOther, n)
-}
-
-// scanPiecesAPI is scanPieces for a body of api.
-func scanPiecesAPI(t *testing.T, body []byte, ct string, api provider.API, n int) (Usage, error) {
-	t.Helper()
 	var u Usage
 	var gotErr error
 	calls := 0
-	r := NewReader(io.NopCloser(&chunked{strings.NewReader(string(body)), n}), provider.OpenAI, api, ct,
+	r := NewReader(io.NopCloser(&chunked{strings.NewReader(string(body)), n}), provider.OpenAI, ct,
 		func(v Usage, err error) { u, gotErr = v, err; calls++ })
 	got, err := io.ReadAll(r)
 	if err != nil || string(got) != string(body) {
@@ -50,12 +44,6 @@ func FuzzSSE(f *testing.F) {
 		piece, pErr := scanPieces(t, body, sse, int(cut%16)+1)
 		if whole != piece || !errors.Is(pErr, wErr) {
 			t.Fatalf("cut-dependent result:\nwhole %+v %v\npiece %+v %v", whole, wErr, piece, pErr)
-		}
-		// The same for a reader that skims (skim.go).
-		sw, swErr := scanPiecesAPI(t, body, sse, provider.APIChatCompletions, len(body)+1)
-		sp, spErr := scanPiecesAPI(t, body, sse, provider.APIChatCompletions, int(cut%16)+1)
-		if sw != sp || !errors.Is(spErr, swErr) {
-			t.Fatalf("cut-dependent skimmed result:\nwhole %+v %v\npiece %+v %v", sw, swErr, sp, spErr)
 		}
 		// Lines that end in LF alone take the whole-line fast path; the
 		// same stream with CRLF takes the field-by-field one. They must
@@ -168,17 +156,6 @@ func decodeRaw(dec *json.Decoder, body []byte) (v any, depth int, err error) {
 		return a, depth + 1, nil
 	}
 	return tok, 0, nil
-}
-
-// nesting bounds how deep b nests: its count of opening brackets.
-func nesting(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c == '{' || c == '[' {
-			n++
-		}
-	}
-	return n
 }
 
 // oracle decodes body fully with encoding/json and applies the paths of

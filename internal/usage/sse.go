@@ -47,10 +47,6 @@ type sseScanner struct {
 	total    *tally
 	terminal bool // the stream's final event was seen
 
-	// headOnly stops feed at the first line start between events once the
-	// model is known: the end of a skimmed stream's head (skim.go).
-	headOnly bool
-
 	// peek makes the scanner FirstEvent's: it reads line by line (no fast
 	// paths, so every line ends in endLine) and feed stops at the first
 	// line start after peeked, which is set where the first event says
@@ -68,7 +64,7 @@ func (s *sseScanner) reset(total *tally) {
 	s.tokensAt, s.errorAt = 0, 0
 	s.dataLines, s.evLen, s.evStream, s.dataLen = 0, 0, false, 0
 	s.js.reset()
-	s.total, s.terminal, s.headOnly = total, false, false
+	s.total, s.terminal = total, false
 	s.peek, s.peeked = false, false
 }
 
@@ -91,9 +87,9 @@ var (
 	lf   = []byte{'\n'}
 )
 
-// feed scans the next piece of the stream and returns how much of it it
-// read: all of it, unless headOnly stopped it.
-func (s *sseScanner) feed(p []byte) int {
+// feed scans the next piece of the stream, or of it up to where peek
+// stops it.
+func (s *sseScanner) feed(p []byte) {
 	s.lfOnly = !s.afterCR && !s.peek && bytes.IndexByte(p, '\r') < 0
 	s.tokensAt, s.errorAt = 0, 0
 	for i := 0; i < len(p); {
@@ -107,10 +103,7 @@ func (s *sseScanner) feed(p []byte) int {
 		switch s.state {
 		case lnStart:
 			if s.peeked {
-				return i
-			}
-			if s.headOnly && s.dataLines == 0 && s.eventLen == 0 && s.total.modelLen > 0 {
-				return i
+				return
 			}
 			if c := p[i]; c == '\n' || c == '\r' {
 				s.dispatch()
@@ -143,7 +136,6 @@ func (s *sseScanner) feed(p []byte) int {
 			i += s.scanValue(p[i:])
 		}
 	}
-	return len(p)
 }
 
 // fastLine reads a whole "data:" or "event:" line at once, which is what
