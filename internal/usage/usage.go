@@ -8,7 +8,9 @@
 // error type out of the documents they sit in. Nothing is read ahead: the
 // caller gets each byte as soon as the underlying body returns it, memory
 // is a few kilobytes whatever the body's size or line length, and a steady
-// stream of events allocates nothing.
+// stream of events allocates nothing. FirstEvent reads the first event of
+// a stream with the same event splitter, for a caller that holds a stream
+// back to see how it starts.
 //
 // Streams report cumulative usage (Anthropic's message_delta repeats the
 // running totals), so for every count the last value seen wins. A value
