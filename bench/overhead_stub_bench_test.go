@@ -46,7 +46,8 @@ func (s stubRT) RoundTrip(r *http.Request) (*http.Response, error) {
 // BenchmarkOverheadStub measures sluice's own work per call, the figures
 // its budget is stated in: each row of BenchmarkOverhead over an in-memory
 // transport instead of loopback (no network, no server), against that
-// transport alone. The budget:
+// transport alone. The budget, judged on "us-above-bare/call" and
+// "allocs-above-bare/call":
 //
 //	full stack, no-op telemetry (sluice-noop):          ≤ 6 µs and ≤ 12 allocations per call above bare
 //	full stack, recording telemetry (sluice-recording): ≤ 30 µs per call above bare
