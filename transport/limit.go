@@ -85,7 +85,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.observe(ctx, key, kind, res, resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
 		b := &settleBody{res: res, kind: kind, model: f.Model}
-		b.ReadCloser = usage.NewReader(resp.Body, kind, api, resp.Header.Get("Content-Type"), b.done)
+		b.ReadCloser = usage.NewReader(resp.Body, kind, resp.Header.Get("Content-Type"), b.done)
 		resp.Body = b
 		return resp, nil
 	}

@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/sluicehq/sluice/internal/otelglobal"
 	"github.com/sluicehq/sluice/internal/provider"
 	"github.com/sluicehq/sluice/internal/reqbody"
 	"github.com/sluicehq/sluice/internal/usage"
@@ -50,12 +49,8 @@ func Meter(next http.RoundTripper, opts ...Option) http.RoundTripper {
 	}
 	c := newConfig(opts)
 	_, noTraces := c.tel.TracerProvider.(tracenoop.TracerProvider)
-	m := &meterTransport{next: next, cfg: c.meter, tracer: c.tel.Tracer(), ins: newMeterInstruments(c.tel.Meter()),
+	return &meterTransport{next: next, cfg: c.meter, tracer: c.tel.Tracer(), ins: newMeterInstruments(c.tel.Meter()),
 		noTraces: noTraces, sets: newMeterSetCache()}
-	if otelglobal.IsDefault(c.tel.TracerProvider) {
-		m.globalTP = c.tel.TracerProvider
-	}
-	return m
 }
 
 type meterTransport struct {
@@ -65,15 +60,6 @@ type meterTransport struct {
 	ins      meterInstruments
 	sets     *meterSetCache
 	noTraces bool // an explicit no-op TracerProvider: build no span attributes
-	// globalTP is the global TracerProvider when the meter uses it: while
-	// no SDK is installed behind it (otelglobal.Unset, checked per call),
-	// its spans record nothing and the meter builds no span attributes.
-	globalTP trace.TracerProvider
-}
-
-// tracesOff reports whether this call's span would record nothing.
-func (m *meterTransport) tracesOff() bool {
-	return m.noTraces || (m.globalTP != nil && otelglobal.Unset(m.globalTP))
 }
 
 // meterCall is one logical call in flight. It is the call's only
@@ -125,7 +111,7 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ct := resp.Header.Get("Content-Type")
 	c.body = meterBody{rc: resp.Body, c: c, stream: usage.IsEventStream(ct)}
 	if c.body.tap = settleBodyOf(resp.Body); c.body.tap == nil {
-		c.body.rc = usage.NewReader(resp.Body, kind, api, ct, c.done)
+		c.body.rc = usage.NewReader(resp.Body, kind, ct, c.done)
 	}
 	resp.Body = &c.body
 	return resp, nil
@@ -166,7 +152,7 @@ func sdkSpansCall(ctx context.Context, req *http.Request) bool {
 
 func (c *meterCall) startSpan(req *http.Request) (context.Context, trace.Span) {
 	ctx := req.Context()
-	if c.m.tracesOff() {
+	if c.m.noTraces {
 		if !trace.SpanFromContext(ctx).IsRecording() {
 			// What the no-op tracer would return, without its context
 			// allocation: ctx already holds a non-recording span (or

@@ -63,42 +63,19 @@ const (
 	sseRateLimited                   // event: error, rate_limit_error — like a 429
 )
 
-// firstEvent classifies the first server-sent event in buf. It decides as
-// early as the bytes allow, so a normal stream is held back only until its
-// first line: "event: message_start" (Anthropic) or "event:
-// response.created" (OpenAI Responses) settle it at once; a data-only
-// stream (OpenAI chat) is settled by its first data line, which carries an
-// "error" object when the stream failed before any output.
+// firstEvent classifies the first server-sent event in buf, split by the
+// meter's own scanner (usage.FirstEvent). It decides as early as the bytes
+// allow, so a normal stream is held back only until its first line:
+// "event: message_start" (Anthropic) or "event: response.created" (OpenAI
+// Responses) settle it at once; a data-only stream (OpenAI chat) is
+// settled by its first data line, which carries an "error" object when the
+// stream failed before any output.
 func firstEvent(buf []byte) sseVerdict {
-	isError := false
-	var data []byte
-	for {
-		i := bytes.IndexByte(buf, '\n')
-		if i < 0 {
-			return sseUndecided
-		}
-		line := bytes.TrimSuffix(buf[:i], []byte{'\r'})
-		buf = buf[i+1:]
-		field, value, _ := bytes.Cut(line, []byte{':'})
-		value = bytes.TrimPrefix(value, []byte{' '})
-		switch {
-		case len(line) == 0:
-			if isError {
-				return classifyStreamError(data)
-			}
-		case len(field) == 0: // ":" comment line, e.g. a keep-alive
-		case string(field) == "event":
-			if string(value) != "error" {
-				return sseOK
-			}
-			isError = true
-		case string(field) == "data":
-			if !isError {
-				return classifyStreamError(value)
-			}
-			data = append(data, value...)
-		}
+	ev, ok := usage.FirstEvent(buf)
+	if !ok {
+		return sseUndecided
 	}
+	return classifyStreamError(ev.Data)
 }
 
 // classifyStreamError reads an error event's JSON data.

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +38,16 @@ func TestFirstEvent(t *testing.T) {
 		{"data: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}\n", sseRateLimited},
 		{"data: {\"error\":{\"message\":\"Request too large for gpt-4o\",\"code\":\"rate_limit_exceeded\"}}\n", sseOK},
 		{"data: [DONE]\n", sseOK},
+		// SSE lines end in LF, CR or CRLF (WHATWG HTML §9.2.5).
+		{"event: message_start\r", sseOK},
+		{"event: message_start\r\n", sseOK},
+		{"event: error\r", sseUndecided},
+		{"event: error\rdata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\r", sseUndecided},
+		{lineEnds(sseOverloadedEvent, "\r"), sseOverloaded},
+		{lineEnds(sseOverloadedEvent, "\r\n"), sseOverloaded},
+		{lineEnds(sseNormalStream, "\r"), sseOK},
+		{lineEnds(sseNormalStream, "\r\n"), sseOK},
+		{": keep-alive\r\rdata: {\"error\":{\"type\":\"overloaded_error\"}}\r", sseOverloaded},
 	}
 	for _, tt := range tests {
 		if got := firstEvent([]byte(tt.in)); got != tt.want {
@@ -45,8 +56,12 @@ func TestFirstEvent(t *testing.T) {
 	}
 }
 
-// FuzzFirstEvent: any prefix classifies without panicking, and a verdict
-// reached on a prefix does not change when more bytes arrive.
+// lineEnds returns s, whose lines end in LF, with them ending in eol.
+func lineEnds(s, eol string) string { return strings.ReplaceAll(s, "\n", eol) }
+
+// FuzzFirstEvent: any prefix classifies without panicking, a verdict
+// reached on a prefix does not change when more bytes arrive, and the line
+// ends do not change the verdict.
 func FuzzFirstEvent(f *testing.F) {
 	for _, s := range []string{sseOverloadedEvent, sseRateLimitEvent, sseNormalStream, ": c\n\ndata: {}\n", "data: {\"error\":{\"code\":\"rate_limit_exceeded\"}}\n"} {
 		f.Add([]byte(s))
@@ -56,6 +71,14 @@ func FuzzFirstEvent(f *testing.F) {
 		for i := range b {
 			if v := firstEvent(b[:i]); v != sseUndecided && v != full {
 				t.Fatalf("prefix %q decided %d, full input %d", b[:i], v, full)
+			}
+		}
+		if strings.ContainsRune(string(b), '\r') {
+			return
+		}
+		for _, eol := range []string{"\r", "\r\n"} {
+			if v := firstEvent([]byte(lineEnds(string(b), eol))); v != full {
+				t.Fatalf("%q decided %d with %q line ends, %d with LF", b, v, eol, full)
 			}
 		}
 	})
@@ -91,6 +114,72 @@ func TestRetryStreamFirstEventError(t *testing.T) {
 	if n.Load() != 3 || cc.opened.Load() != cc.closed.Load() {
 		t.Fatalf("%d attempts, bodies %d/%d", n.Load(), cc.opened.Load(), cc.closed.Load())
 	}
+}
+
+// A stream whose lines end in CR or CRLF is classified like one in LF: an
+// overloaded first event is retried, and the stream that follows is handed
+// over intact.
+func TestRetryStreamFirstEventLineEnds(t *testing.T) {
+	for _, eol := range []string{"\r", "\r\n"} {
+		t.Run(fmt.Sprintf("%q", eol), func(t *testing.T) {
+			var n atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				if n.Add(1) == 1 {
+					_, _ = io.WriteString(w, lineEnds(sseOverloadedEvent, eol))
+					return
+				}
+				_, _ = io.WriteString(w, lineEnds(sseNormalStream, eol))
+			}))
+			defer srv.Close()
+			c, _ := retryClient(t, WithBackoff(time.Millisecond, 2*time.Millisecond))
+			resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := retryReadAll(t, resp); got != lineEnds(sseNormalStream, eol) || n.Load() != 2 {
+				t.Fatalf("%d attempts, got %q", n.Load(), got)
+			}
+		})
+	}
+}
+
+// The peek settles a normal stream at the end of its first line, whatever
+// the line end: it never reads further before handing the stream over.
+func TestRetryStreamPeekStopsAtFirstLine(t *testing.T) {
+	for _, eol := range []string{"\n", "\r", "\r\n"} {
+		t.Run(fmt.Sprintf("%q", eol), func(t *testing.T) {
+			first := "event: message_start" + eol
+			rest := &watchedReader{r: strings.NewReader(lineEnds("data: {}\n\n", eol))}
+			next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: http.StatusOK, Request: r,
+					Header: http.Header{"Content-Type": {"text/event-stream"}},
+					Body:   io.NopCloser(io.MultiReader(strings.NewReader(first), rest))}, nil
+			})
+			req := httptest.NewRequest(http.MethodPost, "http://api.test/v1/messages", strings.NewReader(retryJSON))
+			resp, err := Retry(next).RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rest.read {
+				t.Fatal("the peek read past the first line")
+			}
+			if got := retryReadAll(t, resp); got != first+lineEnds("data: {}\n\n", eol) {
+				t.Fatalf("stream not intact: %q", got)
+			}
+		})
+	}
+}
+
+// watchedReader records whether it was read.
+type watchedReader struct {
+	r    io.Reader
+	read bool
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	w.read = true
+	return w.r.Read(p)
 }
 
 func TestRetryStreamErrorGiveUpKeepsBody(t *testing.T) {

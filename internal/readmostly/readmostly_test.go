@@ -69,3 +69,30 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// A hit allocates nothing, for the string and struct keys the caches use:
+// a string key converted from bytes (Load; Get keeps its key, so the
+// conversion allocates there), and a struct key holding a string.
+func TestHitsAllocateNothing(t *testing.T) {
+	type key struct {
+		n     uint64
+		set   bool
+		model string
+	}
+	ms := New[string, string](4)
+	mk := New[key, string](4)
+	b := []byte("claude-sonnet-4-5")
+	model := string(b)
+	ms.Get(model, func() string { return "s" })
+	mk.Get(key{1, true, model}, func() string { return "k" })
+	if n := testing.AllocsPerRun(100, func() {
+		if v, _ := ms.Load(string(b)); v != "s" {
+			t.Fatal("miss")
+		}
+		if v := mk.Get(key{1, true, model}, nil); v != "k" {
+			t.Fatal("miss")
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per pair of hits, want 0", n)
+	}
+}

@@ -27,7 +27,7 @@ func hostileRead(t *testing.T, body *endless, ct string) hostileResult {
 	buf := make([]byte, 32<<10)
 	body.Read(nil) // the generator's block is not the scanner's
 	grown := heapGrowth(func() {
-		r := NewReader(io.NopCloser(body), provider.Anthropic, provider.APIMessages, ct,
+		r := NewReader(io.NopCloser(body), provider.Anthropic, ct,
 			func(u Usage, e error) { got, err = u, e; calls++ })
 		for {
 			if _, e := r.Read(buf); e != nil {

@@ -36,10 +36,6 @@ type jsonScanner struct {
 
 	started bool
 	staged  tally
-
-	// headOnly stops feed after a top-level member once the model is
-	// known: the end of a skimmed body's head (skim.go).
-	headOnly bool
 }
 
 const (
@@ -66,7 +62,6 @@ const (
 type tally struct {
 	n        [nFields]int64
 	seen     uint8 // bit f set when field f was given
-	given    uint8 // the seen bits merged since given was last cleared
 	model    [maxCapture]byte
 	modelLen int
 	errType  [maxCapture]byte
@@ -76,7 +71,6 @@ type tally struct {
 // merge overwrites t with every value o names: provider usage in streams is
 // cumulative, so the last value wins.
 func (t *tally) merge(o *tally) {
-	t.given |= o.seen
 	for f := fieldInput; f < nFields; f++ {
 		if o.seen&(1<<f) != 0 {
 			t.n[f] = o.n[f]
@@ -100,21 +94,20 @@ func (s *jsonScanner) reset() {
 	s.state, s.depth, s.objects, s.keys = stValue, 0, 0, [maxPath + 1]keyID{}
 	s.strTarget, s.esc, s.capLen, s.capBad = targetSkip, false, 0, false
 	s.num, s.numOK, s.numAt = 0, false, fieldNone
-	s.started, s.headOnly = false, false
+	s.started = false
 	s.staged.clear()
 }
 
 // clear empties t, leaving its name arrays as they are.
 func (t *tally) clear() {
-	t.n, t.seen, t.given, t.modelLen, t.errLen = [nFields]int64{}, 0, 0, 0, 0
+	t.n, t.seen, t.modelLen, t.errLen = [nFields]int64{}, 0, 0, 0
 }
 
 // complete reports whether a whole top-level value was read.
 func (s *jsonScanner) complete() bool { return s.state == stDone }
 
-// feed scans the next piece of the document and returns how much of it it
-// read: all of it, unless headOnly stopped it.
-func (s *jsonScanner) feed(p []byte) int {
+// feed scans the next piece of the document.
+func (s *jsonScanner) feed(p []byte) {
 	if len(p) > 0 {
 		s.started = true
 	}
@@ -123,7 +116,7 @@ func (s *jsonScanner) feed(p []byte) int {
 		case stBad, stDone:
 			// Anything after the value is ignored: a JSON body is read once,
 			// and an SSE event's data is one value.
-			return len(p)
+			return
 		case stString:
 			i += s.scanString(p[i:])
 		case stScalar:
@@ -162,9 +155,6 @@ func (s *jsonScanner) feed(p []byte) int {
 			s.stepValue(p[i])
 			i++
 		case stAfter:
-			if s.headOnly && s.depth == 1 && s.staged.modelLen > 0 {
-				return i
-			}
 			if p[i] == ',' && i+1 < len(p) && p[i+1] == '"' && s.inObject() {
 				// `,"`: the next key, without two trips through step.
 				i += 2 + s.key(p[i+2:])
@@ -174,7 +164,6 @@ func (s *jsonScanner) feed(p []byte) int {
 			i++
 		}
 	}
-	return len(p)
 }
 
 // key reads a key whose opening quote was just consumed, from p, and

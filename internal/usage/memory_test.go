@@ -85,7 +85,7 @@ func TestBoundedMemory(t *testing.T) {
 			buf := make([]byte, 32<<10)
 			tt.body.Read(nil) // allocate the generator's block outside the measurement
 			grown := heapGrowth(func() {
-				r := NewReader(io.NopCloser(tt.body), provider.Anthropic, provider.APIMessages, tt.ct,
+				r := NewReader(io.NopCloser(tt.body), provider.Anthropic, tt.ct,
 					func(u Usage, err error) { got, gotErr = u, err })
 				for {
 					if _, err := r.Read(buf); err != nil {

@@ -47,9 +47,11 @@ type sseScanner struct {
 	total    *tally
 	terminal bool // the stream's final event was seen
 
-	// headOnly stops feed at the first line start between events once the
-	// model is known: the end of a skimmed stream's head (skim.go).
-	headOnly bool
+	// peek makes the scanner FirstEvent's: it reads line by line (no fast
+	// paths, so every line ends in endLine) and feed stops at the first
+	// line start after peeked, which is set where the first event says
+	// what it is.
+	peek, peeked bool
 }
 
 // reset makes s a new scanner adding to total, leaving its buffers as
@@ -62,7 +64,8 @@ func (s *sseScanner) reset(total *tally) {
 	s.tokensAt, s.errorAt = 0, 0
 	s.dataLines, s.evLen, s.evStream, s.dataLen = 0, 0, false, 0
 	s.js.reset()
-	s.total, s.terminal, s.headOnly = total, false, false
+	s.total, s.terminal = total, false
+	s.peek, s.peeked = false, false
 }
 
 // Line states.
@@ -84,10 +87,10 @@ var (
 	lf   = []byte{'\n'}
 )
 
-// feed scans the next piece of the stream and returns how much of it it
-// read: all of it, unless headOnly stopped it.
-func (s *sseScanner) feed(p []byte) int {
-	s.lfOnly = !s.afterCR && bytes.IndexByte(p, '\r') < 0
+// feed scans the next piece of the stream, or of it up to where peek
+// stops it.
+func (s *sseScanner) feed(p []byte) {
+	s.lfOnly = !s.afterCR && !s.peek && bytes.IndexByte(p, '\r') < 0
 	s.tokensAt, s.errorAt = 0, 0
 	for i := 0; i < len(p); {
 		if s.afterCR {
@@ -99,8 +102,8 @@ func (s *sseScanner) feed(p []byte) int {
 		}
 		switch s.state {
 		case lnStart:
-			if s.headOnly && s.dataLines == 0 && s.eventLen == 0 && s.total.modelLen > 0 {
-				return i
+			if s.peeked {
+				return
 			}
 			if c := p[i]; c == '\n' || c == '\r' {
 				s.dispatch()
@@ -133,7 +136,6 @@ func (s *sseScanner) feed(p []byte) int {
 			i += s.scanValue(p[i:])
 		}
 	}
-	return len(p)
 }
 
 // fastLine reads a whole "data:" or "event:" line at once, which is what
@@ -389,8 +391,8 @@ func (s *sseScanner) onValue(v []byte) {
 			s.appendData(v)
 		}
 	case valEvent:
-		if s.eventLen+len(v) <= len(s.event) {
-			copy(s.event[s.eventLen:], v)
+		if s.eventLen < len(s.event) {
+			copy(s.event[s.eventLen:], v) // a longer name keeps its head (FirstEvent)
 		}
 		s.eventLen += len(v)
 	}
@@ -399,6 +401,9 @@ func (s *sseScanner) onValue(v []byte) {
 func (s *sseScanner) endLine() {
 	if s.value == valEvent {
 		s.classify()
+	}
+	if s.peek {
+		s.peekLine()
 	}
 	if s.value == valData && s.dataLen == len(done) && bytes.Equal(s.dataHead[:], done) {
 		s.terminal = true // OpenAI chat: data: [DONE]
@@ -456,6 +461,10 @@ func (s *sseScanner) dispatch() {
 	if s.state == lnValue && s.value == valEvent {
 		s.classify() // the stream ended on the event line
 	}
+	if s.peek && s.eventLen > 0 {
+		s.peeked = true // an "error" event's end: peekLine settled the others
+		return
+	}
 	if s.dataLines > 0 && s.parsing() {
 		if !s.evStream && s.worthParsing(s.evBuf[:s.evLen]) {
 			s.js.feed(s.evBuf[:s.evLen])
@@ -478,4 +487,54 @@ func (s *sseScanner) clearEvent() {
 		s.js.reset()
 	}
 	s.eventLen, s.relevant, s.final, s.dataLines, s.evLen, s.evStream = 0, false, false, 0, 0, false
+}
+
+// Event is the start of a text/event-stream's first event, as FirstEvent
+// reads it.
+type Event struct {
+	// Name is the event's name (its first 40 bytes when longer); empty
+	// when it has none.
+	Name string
+	// Data is what the event's data can say about the stream: an "error"
+	// event's data, or the first data line of an event without a name (an
+	// OpenAI chat chunk, which carries an "error" object when the stream
+	// failed). Nil when empty, for other events, and when longer than
+	// 2 KB.
+	Data []byte
+}
+
+// FirstEvent reads the first event of the text/event-stream whose first
+// bytes are p, with the scanner the meter reads streams with (LF, CR or
+// CRLF line ends; comments and events without fields are skipped). It
+// decides as early as the bytes allow, so that a caller holding a stream
+// back to look at it holds it no longer than needed: at the end of the
+// first "event:" line, unless it names "error"; at the end of the first
+// data line of an event without a name; at the end (a blank line) of an
+// "error" event. ok is false while p does not reach that far.
+func FirstEvent(p []byte) (e Event, ok bool) {
+	st := statePool.Get().(*scanState)
+	defer statePool.Put(st)
+	s := &st.sse
+	s.reset(&st.total)
+	s.peek = true
+	s.feed(p)
+	if !s.peeked {
+		return Event{}, false
+	}
+	e.Name = string(s.event[:min(s.eventLen, len(s.event))])
+	if (e.Name == "" || e.Name == "error") && s.evLen > 0 && !s.evStream {
+		e.Data = bytes.Clone(s.evBuf[:s.evLen])
+	}
+	return e, true
+}
+
+// peekLine sets peeked at the end of a line that settles the first event
+// (see FirstEvent).
+func (s *sseScanner) peekLine() {
+	switch {
+	case s.value == valEvent:
+		s.peeked = s.eventLen != len("error") || string(s.event[:s.eventLen]) != "error"
+	case s.value == valData:
+		s.peeked = s.eventLen == 0
+	}
 }

@@ -8,14 +8,9 @@
 // error type out of the documents they sit in. Nothing is read ahead: the
 // caller gets each byte as soon as the underlying body returns it, memory
 // is a few kilobytes whatever the body's size or line length, and a steady
-// stream of events allocates nothing.
-//
-// Messages and chat-completions bodies are skimmed (skim.go): their head
-// is parsed as it passes, up to the model; of the rest only the last 2 KB
-// are kept, and parsed at the end of the body. Everything the meter reads
-// sits in those two places, and the completion text between costs a copy,
-// not a parse. Any other body goes through the state machine byte by byte
-// as it is read.
+// stream of events allocates nothing. FirstEvent reads the first event of
+// a stream with the same event splitter, for a caller that holds a stream
+// back to see how it starts.
 //
 // Streams report cumulative usage (Anthropic's message_delta repeats the
 // running totals), so for every count the last value seen wins. A value
@@ -95,49 +90,32 @@ var ErrTruncated = fmt.Errorf("usage: body ended before its final event: %w", io
 // its final event or the end of its JSON value, when err is nil; u holds
 // what was seen so far. contentType is the response's Content-Type
 // (text/event-stream selects the SSE scanner, anything else is scanned as
-// one JSON document). kind is recorded in Usage.Provider. api selects
-// skimming: Messages and chat-completions bodies are skimmed, the others
-// (Responses, whose events repeat the whole response) parsed byte by byte;
-// every endpoint uses the paths of providers.md §4. done may be nil.
+// one JSON document). kind is recorded in Usage.Provider. done may be nil.
 //
 // Read and Close may be called from different goroutines, as with any
 // http.Response body.
-func NewReader(body io.ReadCloser, kind provider.Kind, api provider.API, contentType string, done func(u Usage, err error)) io.ReadCloser {
+func NewReader(body io.ReadCloser, kind provider.Kind, contentType string, done func(u Usage, err error)) io.ReadCloser {
 	r := &reader{body: body, done: done, kind: kind, st: statePool.Get().(*scanState)}
 	r.st.total.clear()
-	r.st.tail.reset()
-	r.head = api == provider.APIMessages || api == provider.APIChatCompletions
 	if r.stream = IsEventStream(contentType); r.stream {
 		r.sse = &r.st.sse // st.js is not used: a stream's events have their own
 		r.sse.reset(&r.st.total)
-		r.sse.headOnly = r.head
 	} else {
 		r.st.js.reset()
-		r.st.js.headOnly = r.head
 	}
 	return r
 }
 
-// scanState is what a reader reads with: about 7.5 KB with the tail of a
-// skimmed body and the SSE scanner's 2 KB event buffer, recycled through
-// statePool (a busy client opens bodies all the time), so that metering a
-// body allocates only the small reader. Only the parts a body uses are
-// touched. A state goes back to the pool when its reader finishes; a
-// finished reader never touches it again.
+// scanState is what a reader reads with: about 3 KB with the SSE
+// scanner's 2 KB event buffer, recycled through statePool (a busy client
+// opens bodies all the time), so that metering a body allocates only the
+// small reader. Only the parts a body uses are touched. A state goes back
+// to the pool when its reader finishes; a finished reader never touches it
+// again.
 type scanState struct {
 	js    jsonScanner // a JSON body's
 	sse   sseScanner  // a stream's
 	total tally
-	tail  tail // a skimmed body's last bytes
-}
-
-// endHead lets the scanner read past the head.
-func (r *reader) endHead() {
-	if r.stream {
-		r.sse.headOnly = false
-	} else {
-		r.st.js.headOnly = false
-	}
 }
 
 var statePool = sync.Pool{New: func() any { return new(scanState) }}
@@ -159,9 +137,6 @@ type reader struct {
 
 	mu       sync.Mutex // guards the fields below, between Read and Close
 	finished bool
-	head     bool        // a body to skim, in its head: reads are parsed until it ends (skim.go)
-	skim     bool        // a skimmed body past its head: reads only keep its bytes until its end
-	skimmed  bool        // bytes were dropped between its head and its tail
 	sse      *sseScanner // streams only; nil once finished
 	st       *scanState  // nil once finished
 }
@@ -170,7 +145,7 @@ func (r *reader) Read(p []byte) (int, error) {
 	n, err := r.body.Read(p)
 	r.mu.Lock()
 	if err == nil && !r.finished {
-		r.take(p[:n]) // nearly every read: no defer
+		r.parse(p[:n]) // nearly every read: no defer
 		r.mu.Unlock()
 		return n, nil
 	}
@@ -178,82 +153,27 @@ func (r *reader) Read(p []byte) (int, error) {
 	if r.finished {
 		return n, err
 	}
-	r.take(p[:n])
+	r.parse(p[:n])
 	if err != nil {
 		r.finish(err)
 	}
 	return n, err
 }
 
-// take handles the bytes a read returned: a skimmed body's head is
-// parsed, the rest only kept; any other body is parsed.
-func (r *reader) take(p []byte) {
-	switch {
-	case len(p) == 0:
-	case r.skim:
-		r.st.tail.write(p)
-	case r.head:
-		// The scanner stops where the head ends; when that is the end of
-		// p, it stops at the start of the next piece.
-		if n := r.parse(p); n < len(p) {
-			r.head, r.skim = false, true
-			r.endHead()
-			r.st.tail.write(p[n:])
-		}
-	default:
-		r.parse(p)
-	}
-}
-
-// parse scans the next bytes of the body and returns how many it read:
-// all of them, unless the end of a skimmed body's head stopped it.
-func (r *reader) parse(p []byte) int {
+// parse scans the next bytes of the body.
+func (r *reader) parse(p []byte) {
 	if r.stream {
-		return r.sse.feed(p)
+		r.sse.feed(p)
+		return
 	}
 	js := &r.st.js
 	if js.state == stDone {
-		return len(p)
+		return
 	}
-	n := js.feed(p)
+	js.feed(p)
 	if js.complete() {
 		r.st.total.merge(&js.staged) // once: feed ignores what follows
 	}
-	return n
-}
-
-// catchUp parses what was kept of a skimmed body, all at once at its end:
-// everything after the head when nothing was dropped, or from the first
-// place the tail can be resumed at otherwise.
-func (r *reader) catchUp() {
-	if !r.skim {
-		return
-	}
-	r.skim = false
-	rest, whole := r.st.tail.bytes()
-	r.skimmed = !whole
-	if whole {
-		r.parse(rest)
-		return
-	}
-	r.st.total.given = 0 // what the tail says: see finish
-	if r.stream {
-		r.sse.resume(rest)
-		return
-	}
-	js := &r.st.js
-	at, clean := jsonResume(rest)
-	switch {
-	case at >= 0:
-		js.resumeObject()
-		r.parse(rest[at:])
-	case clean:
-		// The document ends well, in a member longer than the tail:
-		// complete, with what the head staged.
-		js.state = stDone
-		r.st.total.merge(&js.staged)
-	}
-	// Otherwise the body reads as cut where the head ended.
 }
 
 func (r *reader) Close() error {
@@ -261,7 +181,6 @@ func (r *reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.finished {
-		r.catchUp() // before closedEarly, which asks whether the body was whole
 		r.finish(r.closedEarly())
 	}
 	return err
@@ -270,18 +189,8 @@ func (r *reader) Close() error {
 // finish settles the usage and calls done once; mu is held.
 func (r *reader) finish(err error) {
 	r.finished = true
-	r.catchUp()
 	if errors.Is(err, io.EOF) {
 		err = r.endOfBody()
-	}
-	if r.skimmed && r.stream && err == nil && r.st.total.given&(1<<fieldInput|1<<fieldOutput) == 0 && r.st.total.errLen == 0 {
-		// A skimmed stream that ended normally states its final usage in
-		// its tail (message_delta, the include_usage chunk). None was read
-		// there, so it lay where skimming does not look: what the head
-		// said (message_start's placeholder output count) is not the
-		// call's usage. Unknown, not a wrong count. (A JSON body's head
-		// never counts: its values are merged when the document ends.)
-		r.st.total.n, r.st.total.seen = [nFields]int64{}, 0
 	}
 	if r.done != nil {
 		r.done(r.usage(), err)

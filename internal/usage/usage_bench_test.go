@@ -45,9 +45,9 @@ func benchChatStream(n int) []byte {
 	return b.Bytes()
 }
 
-// benchRead reads body in 4 KB reads, through a reader metering it for api
-// when meter is set.
-func benchRead(b *testing.B, body []byte, ct string, api provider.API, meter bool) {
+// benchRead reads body in 4 KB reads, through a reader metering it when
+// meter is set.
+func benchRead(b *testing.B, body []byte, ct string, meter bool) {
 	buf := make([]byte, 4096) // net/http's bufio size: what an SDK read sees
 	src := bytes.NewReader(body)
 	var sink Usage
@@ -57,7 +57,7 @@ func benchRead(b *testing.B, body []byte, ct string, api provider.API, meter boo
 		src.Reset(body)
 		var r io.ReadCloser = io.NopCloser(src)
 		if meter {
-			r = NewReader(r, provider.Anthropic, api, ct, func(u Usage, err error) { sink = u })
+			r = NewReader(r, provider.Anthropic, ct, func(u Usage, err error) { sink = u })
 		}
 		for {
 			if _, err := r.Read(buf); err != nil {
@@ -71,23 +71,17 @@ func benchRead(b *testing.B, body []byte, ct string, api provider.API, meter boo
 	}
 }
 
-// The metered rows skim (Messages, chat completions: skim.go); the
-// "parsed" rows read the same bodies as any other API is read, every byte
-// parsed: the cost skimming saves, and what an OpenAI Responses body costs.
 func BenchmarkJSON10KB(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { benchRead(b, benchJSON, "application/json", provider.APIMessages, false) })
-	b.Run("metered", func(b *testing.B) { benchRead(b, benchJSON, "application/json", provider.APIMessages, true) })
-	b.Run("parsed", func(b *testing.B) { benchRead(b, benchJSON, "application/json", provider.APIOther, true) })
+	b.Run("bare", func(b *testing.B) { benchRead(b, benchJSON, "application/json", false) })
+	b.Run("metered", func(b *testing.B) { benchRead(b, benchJSON, "application/json", true) })
 }
 
 func BenchmarkSSE1000Events(b *testing.B) {
 	anthropic, chat := benchStream(1000), benchChatStream(1000)
-	b.Run("anthropic/bare", func(b *testing.B) { benchRead(b, anthropic, sse, provider.APIMessages, false) })
-	b.Run("anthropic/metered", func(b *testing.B) { benchRead(b, anthropic, sse, provider.APIMessages, true) })
-	b.Run("anthropic/parsed", func(b *testing.B) { benchRead(b, anthropic, sse, provider.APIOther, true) })
-	b.Run("openai-chat/bare", func(b *testing.B) { benchRead(b, chat, sse, provider.APIChatCompletions, false) })
-	b.Run("openai-chat/metered", func(b *testing.B) { benchRead(b, chat, sse, provider.APIChatCompletions, true) })
-	b.Run("openai-chat/parsed", func(b *testing.B) { benchRead(b, chat, sse, provider.APIOther, true) })
+	b.Run("anthropic/bare", func(b *testing.B) { benchRead(b, anthropic, sse, false) })
+	b.Run("anthropic/metered", func(b *testing.B) { benchRead(b, anthropic, sse, true) })
+	b.Run("openai-chat/bare", func(b *testing.B) { benchRead(b, chat, sse, false) })
+	b.Run("openai-chat/metered", func(b *testing.B) { benchRead(b, chat, sse, true) })
 }
 
 // BenchmarkHTTP reads the same bodies from a loopback HTTP server, as a
@@ -112,12 +106,9 @@ func BenchmarkHTTP(b *testing.B) {
 		"tls/json-10KB", "tls/anthropic-1000-events", "tls/openai-chat-1000-events"} {
 		name, tls := strings.CutPrefix(row, "tls/")
 		body := bodies[name]
-		ct, api := sse, provider.APIMessages
-		switch name {
-		case "json-10KB":
+		ct := sse
+		if name == "json-10KB" {
 			ct = "application/json"
-		case "openai-chat-1000-events":
-			api = provider.APIChatCompletions
 		}
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ct)
@@ -149,7 +140,7 @@ func BenchmarkHTTP(b *testing.B) {
 				}
 				r := resp.Body
 				if meter {
-					r = NewReader(r, provider.Anthropic, api, ct, nil)
+					r = NewReader(r, provider.Anthropic, ct, nil)
 				}
 				for {
 					if _, err := r.Read(buf); err != nil {
@@ -178,10 +169,10 @@ func cpuNow() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkScanDocuments scans the small JSON documents a skimmed body's
-// head and tail consist of — message_start, a chat chunk, an include_usage
-// chunk, message_delta — with the JSON scanner alone: the parse a skimmed
-// body costs, bytes per second of dense JSON.
+// BenchmarkScanDocuments scans the small JSON documents a stream's usage
+// sits in — message_start, a chat chunk, an include_usage chunk,
+// message_delta — with the JSON scanner alone: bytes per second of dense
+// JSON.
 func BenchmarkScanDocuments(b *testing.B) {
 	docs := [][]byte{
 		[]byte(`{"type":"message_start","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":397,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`),

@@ -33,7 +33,7 @@ type result struct {
 func readAll(t *testing.T, body, ct string, kind provider.Kind, n int) result {
 	t.Helper()
 	var res result
-	r := NewReader(io.NopCloser(&chunked{strings.NewReader(body), n}), kind, provider.APIOther, ct,
+	r := NewReader(io.NopCloser(&chunked{strings.NewReader(body), n}), kind, ct,
 		func(u Usage, err error) { res.u, res.err = u, err; res.calls++ })
 	got, err := io.ReadAll(r)
 	if err != nil {
@@ -148,7 +148,7 @@ func TestReadErrorIsPassedOn(t *testing.T) {
 	var got error
 	calls := 0
 	r := NewReader(io.NopCloser(io.MultiReader(strings.NewReader(anthropicSSE[:400]), errBody{boom})),
-		provider.Anthropic, provider.APIMessages, sse, func(u Usage, err error) { got = err; calls++ })
+		provider.Anthropic, sse, func(u Usage, err error) { got = err; calls++ })
 	if _, err := io.ReadAll(r); !errors.Is(err, boom) {
 		t.Fatalf("ReadAll err = %v", err)
 	}
@@ -175,7 +175,7 @@ func TestCloseBeforeEOF(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got error
 			calls := 0
-			r := NewReader(io.NopCloser(strings.NewReader(tt.body)), provider.Anthropic, provider.APIMessages, tt.ct,
+			r := NewReader(io.NopCloser(strings.NewReader(tt.body)), provider.Anthropic, tt.ct,
 				func(u Usage, err error) { got = err; calls++ })
 			if _, err := io.ReadFull(r, make([]byte, tt.readTo)); err != nil {
 				t.Fatal(err)
