@@ -33,6 +33,7 @@ func init() {
 		if sc.outage {
 			bs.Window = cmp.Or(bs.Window, transport.DefaultBreakerWindow) / outageCompression
 			bs.Break = cmp.Or(bs.Break, transport.DefaultBreakerBreak) / outageCompression
+			bs.MaxBreak = cmp.Or(bs.MaxBreak, transport.DefaultBreakerMaxBreak) / outageCompression
 		}
 		opts = append(opts, transport.WithBreakerSettings(bs))
 		t := transport.New(base, opts...)
