@@ -219,10 +219,6 @@ func (r *Reservation) store(delta Cost) error {
 		return nil
 	}
 	now, _ := clock()
-	if mk := r.ks.mem; mk != nil {
-		mk.adjust(delta, &r.l.pol, now)
-		return nil
-	}
 	if err := r.l.store.Adjust(context.Background(), r.ks.key, delta, &r.l.pol, now); err != nil {
 		return storeErr(err)
 	}

@@ -43,7 +43,7 @@ import (
 type Store interface {
 	Reserve(ctx context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error)
 	Adjust(ctx context.Context, key string, delta Cost, p *Policy, now time.Time) error
-	Observe(ctx context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) error
+	Observe(ctx context.Context, key string, o Observation, pending Cost, p *Policy, now time.Time) error
 	Cooldown(ctx context.Context, key string, until time.Time) error
 	State(ctx context.Context, key string, p *Policy, now time.Time) (State, error)
 }
@@ -54,7 +54,7 @@ type Store interface {
 // this saves that second call (for a shared store, a second round trip per
 // response).
 type StateObserver interface {
-	ObserveState(ctx context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) (State, error)
+	ObserveState(ctx context.Context, key string, o Observation, pending Cost, p *Policy, now time.Time) (State, error)
 }
 
 // KeyForgetter is an optional extension of Store: the Limiter calls Forget
