@@ -108,7 +108,10 @@ func (mk *memKey) sync(p *Policy, now time.Time) {
 
 // state is the key's state at now. mk.mu must be held.
 func (mk *memKey) state(now time.Time) State {
-	st := State{Learned: mk.learned, CooldownUntil: mk.cooldown}
+	st := State{Learned: mk.learned}
+	if now.Before(mk.cooldown) {
+		st.CooldownUntil = mk.cooldown
+	}
 	for i := range mk.b {
 		b := &mk.b[i]
 		st.Buckets[i] = BucketState{Limit: int64(b.limit), Level: b.level, Learned: b.learned, Reset: b.reset}

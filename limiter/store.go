@@ -40,6 +40,7 @@ import (
 // Implementations must be safe for concurrent use and should bound every
 // operation's duration themselves; errors are returned to the caller of
 // Acquire wrapped, so a store that wants to fail open handles that inside.
+// Package storetest checks an implementation against this contract.
 type Store interface {
 	Reserve(ctx context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error)
 	Adjust(ctx context.Context, key string, delta Cost, p *Policy, now time.Time) error
