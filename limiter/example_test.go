@@ -63,3 +63,15 @@ func ExampleLimiter_Cooldown() {
 	fmt.Println(reason, waited >= 40*time.Millisecond)
 	// Output: cooldown true
 }
+
+// A caller marks background work as Batch on its context; the transport
+// layer reads it with PriorityFrom into Request.Priority, so that every
+// queued Interactive acquire of a key goes first.
+func ExampleContextWithPriority() {
+	ctx := limiter.ContextWithPriority(context.Background(), limiter.Batch)
+	fmt.Println(limiter.PriorityFrom(ctx) == limiter.Batch)
+	fmt.Println(limiter.PriorityFrom(context.Background()) == limiter.Interactive)
+	// Output:
+	// true
+	// true
+}

@@ -667,9 +667,6 @@ func (l *Limiter) Close() error {
 	return nil
 }
 
-// Window returns the period limits count over.
-func (l *Limiter) Window() time.Duration { return l.pol.Window }
-
 func (l *Limiter) checkUtil(ks *keyState, st *State) {
 	if l.utilHook == nil {
 		return
