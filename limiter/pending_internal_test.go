@@ -1,0 +1,41 @@
+package limiter
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// An observed response's remaining has not counted the requests granted
+// after it (pending), and may not have counted those granted less than
+// reorderWindow before it (reorder); requests granted earlier it has.
+func TestPendingAfterCountsTheReorderWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(WithLimits(Limits{Requests: 1000}))
+		defer l.Close()
+		acq := func(in int64) *Reservation {
+			t.Helper()
+			r, err := l.Acquire(context.Background(), "k", Request{InputTokens: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		acq(1)
+		time.Sleep(reorderWindow)
+		edge := acq(10) // exactly reorderWindow before r: counted by the provider
+		time.Sleep(time.Nanosecond)
+		near := acq(100) // just within it
+		time.Sleep(reorderWindow - time.Nanosecond)
+		r := acq(1000)
+		after := acq(10000)
+		ks := l.state("k")
+		ks.mu.Lock()
+		sum, reorder := ks.pendingAfter(r)
+		ks.mu.Unlock()
+		if sum != after.Cost() || reorder != near.Cost() {
+			t.Fatalf("pending %v, reorder %v; want %v (granted after) and %v (granted within the window before; not %v, at its edge)", sum, reorder, after.Cost(), near.Cost(), edge.Cost())
+		}
+	})
+}
