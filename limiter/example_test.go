@@ -10,10 +10,7 @@ import (
 )
 
 func Example() {
-	// A day's window keeps this example's levels still while it runs; the
-	// providers' is a minute.
-	l := limiter.New(limiter.WithLimits(limiter.Limits{Requests: 50, OutputTokens: 8000, Tokens: 30000}),
-		limiter.WithWindow(24*time.Hour))
+	l := limiter.New(limiter.WithLimits(limiter.Limits{Requests: 50, OutputTokens: 8000, Tokens: 30000}))
 	defer l.Close()
 	ctx := context.Background()
 
@@ -27,8 +24,10 @@ func Example() {
 	fmt.Println("reserved output tokens:", r.Cost()[limiter.OutputTokens])
 	// ... send the request; the provider reports its usage ...
 	_ = r.Settle(limiter.Usage{InputTokens: 480, OutputTokens: 200})
+	// (What is used of a bucket moves with the clock as it refills; the
+	// limits and what is in flight do not.)
 	st := l.StatsFor("key/claude-sonnet-4-6")
-	fmt.Printf("output tokens used: %.0f of %d\n", st.Used[limiter.OutputTokens], st.Limits[limiter.OutputTokens])
+	fmt.Printf("output tokens limit: %d, in flight: %d\n", st.Limits[limiter.OutputTokens], st.InFlight)
 
 	// Anthropic counts output as it is generated: max_tokens above the
 	// limit is no reason to refuse, and what is reserved is what the key's
@@ -47,7 +46,7 @@ func Example() {
 	fmt.Println(errors.Is(err, limiter.ErrExceedsCapacity))
 	// Output:
 	// reserved output tokens: 1024
-	// output tokens used: 200 of 8000
+	// output tokens limit: 8000, in flight: 0
 	// max_tokens 16000, reserved output tokens: 200 <nil>
 	// true
 }
@@ -55,11 +54,25 @@ func Example() {
 func ExampleLimiter_Cooldown() {
 	l := limiter.New()
 	defer l.Close()
-	// A 429 said "retry after 50ms": nothing for this key goes out before.
-	_ = l.Cooldown(context.Background(), "k", time.Now().Add(50*time.Millisecond))
-	r, _ := l.Acquire(context.Background(), "k", limiter.Request{})
-	waited, reason := r.Waited()
-	r.Release()
-	fmt.Println(reason, waited >= 40*time.Millisecond)
-	// Output: cooldown true
+	// A 429 said "retry after 60s": nothing for this key goes out before,
+	// and a call that cannot wait that long is told so at once.
+	_ = l.Cooldown(context.Background(), "k", time.Now().Add(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := l.Acquire(ctx, "k", limiter.Request{})
+	var we *limiter.WaitError
+	fmt.Println(errors.As(err, &we), we.Reason)
+	// Output: true cooldown
+}
+
+// A caller marks background work as Batch on its context; the transport
+// layer reads it with PriorityFrom into Request.Priority, so that every
+// queued Interactive acquire of a key goes first.
+func ExampleContextWithPriority() {
+	ctx := limiter.ContextWithPriority(context.Background(), limiter.Batch)
+	fmt.Println(limiter.PriorityFrom(ctx) == limiter.Batch)
+	fmt.Println(limiter.PriorityFrom(context.Background()) == limiter.Interactive)
+	// Output:
+	// true
+	// true
 }

@@ -14,38 +14,42 @@ import (
 // is admitted, and what is reserved is learned from the key's responses —
 // the 90th percentile of the recent ones, never above max_tokens.
 func TestOutputEstimateLearnedNotMaxTokens(t *testing.T) {
-	l := limiter.New(limiter.WithLimits(limiter.Limits{OutputTokens: 8000}), limiter.WithWindow(time.Hour))
-	defer l.Close()
-	req := limiter.Request{Model: "m", MaxOutputTokens: 16000}
-	r := acquire(t, l, "k", req)
-	if got := r.Cost()[limiter.OutputTokens]; got != 1024 {
-		t.Fatalf("first reservation's output %d, want the default 1024 (nothing learned)", got)
-	}
-	_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 30})
-	for i := range 20 {
-		r = acquire(t, l, "k", req)
-		out := int64(30)
-		if i == 0 {
-			out = 3000 // one long answer among short ones
+	synctest.Test(t, func(t *testing.T) {
+		l := limiter.New(limiter.WithLimits(limiter.Limits{OutputTokens: 8000}), limiter.WithWindow(time.Hour))
+		defer l.Close()
+		req := limiter.Request{Model: "m", MaxOutputTokens: 16000}
+		r := acquire(t, l, "k", req)
+		if got := r.Cost()[limiter.OutputTokens]; got != 1024 {
+			t.Fatalf("first reservation's output %d, want the default 1024 (nothing learned)", got)
 		}
-		_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: out})
-	}
-	r = acquire(t, l, "k", req)
-	if got := r.Cost()[limiter.OutputTokens]; got != 30 {
-		t.Fatalf("output reserved %d after 21 answers of 30 tokens and one of 3000, want 30 (the 90th percentile)", got)
-	}
-	r.Release()
-	r = acquire(t, l, "k", limiter.Request{Model: "m", MaxOutputTokens: 20})
-	if got := r.Cost()[limiter.OutputTokens]; got != 20 {
-		t.Fatalf("output reserved %d with max_tokens 20, want 20 (bounded by max_tokens)", got)
-	}
-	r.Release()
-	// A response far longer than the estimate takes the bucket into debt.
-	r = acquire(t, l, "k", req)
-	_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 12000})
-	if rem := l.StatsFor("k").Remaining[limiter.OutputTokens]; rem > -4000 {
-		t.Fatalf("output level %v after a 12000-token answer, want below -4000 (debt)", rem)
-	}
+		_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 30})
+		for i := range 20 {
+			r = acquire(t, l, "k", req)
+			out := int64(30)
+			if i == 0 {
+				out = 3000 // one long answer among short ones
+			}
+			_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: out})
+		}
+		r = acquire(t, l, "k", req)
+		if got := r.Cost()[limiter.OutputTokens]; got != 30 {
+			t.Fatalf("output reserved %d after 21 answers of 30 tokens and one of 3000, want 30 (the 90th percentile)", got)
+		}
+		r.Release()
+		r = acquire(t, l, "k", limiter.Request{Model: "m", MaxOutputTokens: 20})
+		if got := r.Cost()[limiter.OutputTokens]; got != 20 {
+			t.Fatalf("output reserved %d with max_tokens 20, want 20 (bounded by max_tokens)", got)
+		}
+		r.Release()
+		// A response far longer than the estimate takes the bucket into debt.
+		r = acquire(t, l, "k", req)
+		_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 12000})
+		// 8000 less every answer settled (30, 3000, 19 of 30) or released
+		// (the estimates 30 and 20) and the 12000: -7650, no refill.
+		if rem := l.StatsFor("k").Remaining[limiter.OutputTokens]; rem != 8000-(30+3000+19*30+30+20+12000) {
+			t.Fatalf("output level %v after a 12000-token answer, want -7650 (debt)", rem)
+		}
+	})
 }
 
 // The input reserved is what the provider counts: a prompt prefix it

@@ -54,8 +54,9 @@ func (r Reason) tokens() bool {
 	return r == ReasonInputTokens || r == ReasonOutputTokens || r == ReasonTokens
 }
 
-// Reasons lists every wait reason, for pre-declaring telemetry series.
-var Reasons = []Reason{ReasonRequests, ReasonInputTokens, ReasonOutputTokens, ReasonTokens, ReasonConcurrency, ReasonCooldown}
+// waitReasons lists every reason an acquire may wait for; a Reservation
+// keeps its waits by index in it.
+var waitReasons = [...]Reason{ReasonRequests, ReasonInputTokens, ReasonOutputTokens, ReasonTokens, ReasonConcurrency, ReasonCooldown}
 
 // ReasonFor returns the wait reason of a bucket kind.
 func ReasonFor(k Kind) Reason {

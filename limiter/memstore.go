@@ -7,79 +7,74 @@ import (
 )
 
 // MemoryStore is the in-process Store: one set of buckets per key, guarded
-// by a mutex per key. It is the default store of New.
+// by a mutex per key. It is the default store of New. The zero value is an
+// empty store ready to use.
 type MemoryStore struct {
-	mu   sync.RWMutex
-	keys map[string]*memKey
+	keys sync.Map // string → *memKey
 }
 
 type memKey struct {
-	refs     int // Limiters whose key state holds this memKey (MemoryStore.mu)
-	mu       sync.Mutex
+	mu       sync.Mutex // guards every field
+	gone     bool       // dropped by Forget: look the key up again
 	b        [NumKinds]bucket
 	caps     [NumKinds]int64 // caps last applied
 	cooldown time.Time
 	learned  bool
-	window   time.Duration // the policy's window at the last sync
+	window   time.Duration // the policy's window at the last operation
+	touched  time.Time     // the latest now of any operation
 }
 
 // NewMemoryStore returns an empty in-memory store.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{keys: make(map[string]*memKey)}
+func NewMemoryStore() *MemoryStore { return new(MemoryStore) }
+
+var (
+	_ Store         = (*MemoryStore)(nil)
+	_ StateObserver = (*MemoryStore)(nil)
+	_ KeyForgetter  = (*MemoryStore)(nil)
+)
+
+// lock returns key's buckets with their mutex held, making them for a new
+// key. Buckets Forget dropped are never returned: an operation on them
+// would be lost.
+func (s *MemoryStore) lock(key string) *memKey {
+	for {
+		v, ok := s.keys.Load(key)
+		if !ok {
+			v, _ = s.keys.LoadOrStore(key, new(memKey))
+		}
+		mk := v.(*memKey)
+		mk.mu.Lock()
+		if !mk.gone {
+			return mk
+		}
+		mk.mu.Unlock()
+	}
 }
 
-var _ Store = (*MemoryStore)(nil)
-
-func (s *MemoryStore) key(k string) *memKey {
-	s.mu.RLock()
-	mk := s.keys[k]
-	s.mu.RUnlock()
-	if mk != nil {
-		return mk
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if mk = s.keys[k]; mk == nil {
-		mk = &memKey{}
-		s.keys[k] = mk
-	}
-	return mk
-}
-
-// hold returns key's buckets for a Limiter to keep: they are not
-// forgotten until the Limiter calls forget.
-func (s *MemoryStore) hold(k string) *memKey {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mk := s.keys[k]
-	if mk == nil {
-		mk = &memKey{}
-		s.keys[k] = mk
-	}
-	mk.refs++
-	return mk
-}
-
-// Forget implements KeyForgetter: it drops key's buckets when no Limiter
-// holds them, they are full and no cool-down is pending — a key as a new
-// one would be. A store used directly, not through a Limiter, calls it
-// for the keys it no longer needs.
+// Forget implements KeyForgetter: it drops key's buckets when they are as a
+// new key's would be — full, no cool-down pending — and no operation has
+// touched them for a window, so that a key another Limiter sharing the
+// store still uses keeps its learned limits. A store used directly, not
+// through a Limiter, calls it for the keys it no longer needs.
 func (s *MemoryStore) Forget(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if mk := s.keys[key]; mk != nil && mk.refs == 0 && mk.idle(time.Now()) {
-		delete(s.keys, key)
+	v, ok := s.keys.Load(key)
+	if !ok {
+		return
 	}
-}
-
-var _ KeyForgetter = (*MemoryStore)(nil)
-
-// idle reports whether the buckets are as a new key's would be, brought
-// up to now with the window they last saw. mk.mu must not be held.
-func (mk *memKey) idle(now time.Time) bool {
+	mk := v.(*memKey)
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
-	if now.Before(mk.cooldown) {
+	if !mk.gone && mk.idle(time.Now()) {
+		mk.gone = true
+		s.keys.CompareAndDelete(key, mk)
+	}
+}
+
+// idle reports whether the buckets are as a new key's would be, brought up
+// to now with the window they last saw, and untouched for that window.
+// mk.mu must be held.
+func (mk *memKey) idle(now time.Time) bool {
+	if now.Before(mk.cooldown) || now.Sub(mk.touched) < mk.window {
 		return false
 	}
 	for i := range mk.b {
@@ -94,84 +89,44 @@ func (mk *memKey) idle(now time.Time) bool {
 	return true
 }
 
-// forget drops a Limiter's hold on key's buckets, and the buckets too when
-// no Limiter holds them and they are as a new key's would be: full, with no
-// cool-down pending and no limits learned... or only learned long ago: a
-// pruned key relearns its limits from its next response.
-func (s *MemoryStore) forget(k string, mk *memKey, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mk.refs--
-	if mk.refs > 0 || s.keys[k] != mk {
-		return
-	}
-	if mk.idle(now) {
-		delete(s.keys, k)
-	}
-}
-
-// sync brings the buckets up to now and applies p's caps.
+// sync brings the buckets up to now and applies p's caps. mk.mu must be
+// held.
 func (mk *memKey) sync(p *Policy, now time.Time) {
 	mk.window = p.Window
+	if now.After(mk.touched) {
+		mk.touched = now
+	}
 	for i := range mk.b {
 		b := &mk.b[i]
+		b.advance(now, p.Window)
 		if mk.caps[i] != p.Caps[i] {
 			mk.caps[i] = p.Caps[i]
-			b.advance(now, p.Window)
 			b.setLimit(effective(b.learned, p.Caps[i]), now)
-			continue
 		}
-		b.advance(now, p.Window)
 	}
 }
 
-func (mk *memKey) state() State {
-	var st State
-	mk.stateInto(&st)
-	return st
-}
-
-// levelsInto updates the limits, levels, cool-down and learned flag in st,
-// leaving the buckets' Learned and Reset as they were.
-func (mk *memKey) levelsInto(st *State) {
-	for i := range mk.b {
-		st.Buckets[i].Limit, st.Buckets[i].Level = int64(mk.b[i].limit), mk.b[i].level
-	}
-	if st.CooldownUntil != mk.cooldown {
+// state is the key's state at now. mk.mu must be held.
+func (mk *memKey) state(now time.Time) State {
+	st := State{Learned: mk.learned}
+	if now.Before(mk.cooldown) {
 		st.CooldownUntil = mk.cooldown
 	}
-	st.Learned = mk.learned
-}
-
-func (mk *memKey) stateInto(st *State) {
-	st.CooldownUntil, st.Learned = mk.cooldown, mk.learned
 	for i := range mk.b {
 		b := &mk.b[i]
 		st.Buckets[i] = BucketState{Limit: int64(b.limit), Level: b.level, Learned: b.learned, Reset: b.reset}
 	}
+	return st
 }
 
 // Reserve implements Store.
 func (s *MemoryStore) Reserve(_ context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error) {
+	mk := s.lock(key)
+	defer mk.mu.Unlock()
 	var d Decision
-	d.OK, d.RetryAt, d.Reason = s.key(key).reserve(&d.State, true, c, p, now)
+	d.OK, d.RetryAt, d.Reason = mk.decide(c, p, now)
+	d.State = mk.state(now)
 	return d, nil
-}
-
-// reserve is Reserve writing the key's state into st. The Limiter calls it
-// directly with its own copy of the state and full false: then only what
-// the limiter reads between store calls is written (levelsInto), because
-// copying a whole State on every acquire shows in its cost.
-func (mk *memKey) reserve(st *State, full bool, c Cost, p *Policy, now time.Time) (ok bool, retryAt time.Time, reason Reason) {
-	mk.mu.Lock()
-	ok, retryAt, reason = mk.decide(c, p, now)
-	if full {
-		mk.stateInto(st)
-	} else {
-		mk.levelsInto(st)
-	}
-	mk.mu.Unlock()
-	return ok, retryAt, reason
 }
 
 // decide is Reserve's decision. mk.mu must be held. A cost larger than a
@@ -199,50 +154,33 @@ func (mk *memKey) decide(c Cost, p *Policy, now time.Time) (ok bool, retryAt tim
 
 // Adjust implements Store.
 func (s *MemoryStore) Adjust(_ context.Context, key string, delta Cost, p *Policy, now time.Time) error {
-	s.key(key).adjust(delta, p, now)
-	return nil
-}
-
-func (mk *memKey) adjust(delta Cost, p *Policy, now time.Time) {
-	mk.mu.Lock()
+	mk := s.lock(key)
 	defer mk.mu.Unlock()
 	mk.sync(p, now)
 	for i := range mk.b {
 		mk.b[i].add(-float64(delta[i]))
 	}
+	return nil
 }
 
 // Observe implements Store.
-func (s *MemoryStore) Observe(_ context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) error {
-	mk := s.key(key)
-	mk.mu.Lock()
+func (s *MemoryStore) Observe(_ context.Context, key string, o Observation, pending Cost, p *Policy, now time.Time) error {
+	mk := s.lock(key)
 	defer mk.mu.Unlock()
-	mk.observeLocked(o, pending, p, now)
+	mk.observe(&o, pending, p, now)
 	return nil
 }
 
 // ObserveState implements StateObserver.
-func (s *MemoryStore) ObserveState(_ context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) (State, error) {
-	mk := s.key(key)
-	mk.mu.Lock()
+func (s *MemoryStore) ObserveState(_ context.Context, key string, o Observation, pending Cost, p *Policy, now time.Time) (State, error) {
+	mk := s.lock(key)
 	defer mk.mu.Unlock()
-	mk.observeLocked(o, pending, p, now)
-	return mk.state(), nil
+	mk.observe(&o, pending, p, now)
+	return mk.state(now), nil
 }
 
-var _ StateObserver = (*MemoryStore)(nil)
-
-// observe is Observe for a Limiter that keeps the key's state in st: it
-// writes the parts the Limiter reads (levelsInto).
-func (mk *memKey) observe(st *State, o *Observation, pending Cost, p *Policy, now time.Time) {
-	mk.mu.Lock()
-	mk.observeLocked(o, pending, p, now)
-	mk.levelsInto(st)
-	mk.mu.Unlock()
-}
-
-// observeLocked is Observe. mk.mu must be held.
-func (mk *memKey) observeLocked(o *Observation, pending Cost, p *Policy, now time.Time) {
+// observe is Observe. mk.mu must be held.
+func (mk *memKey) observe(o *Observation, pending Cost, p *Policy, now time.Time) {
 	mk.sync(p, now)
 	for i, r := range o {
 		b := &mk.b[i]
@@ -274,20 +212,24 @@ func (mk *memKey) observeLocked(o *Observation, pending Cost, p *Policy, now tim
 
 // Cooldown implements Store.
 func (s *MemoryStore) Cooldown(_ context.Context, key string, until time.Time) error {
-	mk := s.key(key)
-	mk.mu.Lock()
+	mk := s.lock(key)
+	defer mk.mu.Unlock()
 	if until.After(mk.cooldown) {
 		mk.cooldown = until
 	}
-	mk.mu.Unlock()
 	return nil
 }
 
-// State implements Store.
+// State implements Store. Reading a key the store does not hold makes no
+// entry for it.
 func (s *MemoryStore) State(_ context.Context, key string, p *Policy, now time.Time) (State, error) {
-	mk := s.key(key)
-	mk.mu.Lock()
+	if _, ok := s.keys.Load(key); !ok {
+		var mk memKey // a new key's state under p
+		mk.sync(p, now)
+		return mk.state(now), nil
+	}
+	mk := s.lock(key)
 	defer mk.mu.Unlock()
 	mk.sync(p, now)
-	return mk.state(), nil
+	return mk.state(now), nil
 }

@@ -7,10 +7,11 @@ import "time"
 // the next Acquire sweeps the keys and retires every one that has not been
 // acquired for idleWindows windows and that idleWindows sweeps in a row
 // found idle — nothing queued or in flight (a stream may hold its slot for
-// longer than a window), no cool-down pending — together with its
-// in-memory buckets when no other Limiter holds them and they are full. A retired key is as if never seen: its next
-// acquire starts a new state, relearning its limits from the first
-// response (explicit limits, WithLimits, apply at once).
+// longer than a window), no cool-down pending — and tells a store that
+// keeps per-key state (KeyForgetter). A retired key is as if never seen:
+// its next acquire starts a new state, relearning its limits from the
+// first response (explicit limits, WithLimits, apply at once) unless the
+// store still holds them.
 const idleWindows = 2
 
 // maybeSweep sweeps when a window has passed since the last sweep; one
@@ -25,7 +26,7 @@ func (l *Limiter) maybeSweep(now time.Time, mono int64) {
 
 // sweep retires the keys idle for idleWindows windows.
 func (l *Limiter) sweep(now time.Time, mono int64) {
-	ms, _ := l.store.(*MemoryStore)
+	f, _ := l.store.(KeyForgetter)
 	idleFor := idleWindows * int64(l.pol.Window)
 	l.keys.Range(func(k, v any) bool {
 		ks := v.(*keyState)
@@ -46,9 +47,7 @@ func (l *Limiter) sweep(now time.Time, mono int64) {
 		}
 		l.keys.CompareAndDelete(k, ks)
 		l.retired.Add(1)
-		if ms != nil {
-			ms.forget(ks.key, ks.mem, now)
-		} else if f, ok := l.store.(KeyForgetter); ok {
+		if f != nil {
 			f.Forget(ks.key)
 		}
 		return true

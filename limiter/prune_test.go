@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -17,84 +18,87 @@ func (l *Limiter) numKeys() int {
 }
 
 func (s *MemoryStore) numKeys() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.keys)
+	n := 0
+	s.keys.Range(func(_, _ any) bool { n++; return true })
+	return n
 }
 
-// Keys nobody uses any more are retired, state and buckets, while a key
-// with a request in flight is kept however long the request takes.
+// Keys nobody uses any more are retired, state and buckets, two windows
+// after their last use, while a key with a request in flight is kept
+// however long the request takes.
 func TestIdleKeysArePruned(t *testing.T) {
-	ms := NewMemoryStore()
-	l := New(WithStore(ms), WithWindow(pruneWindow), WithLimits(Limits{Requests: 1000}))
-	defer l.Close()
-	useKeys(t, l, 1000)
-	busy, err := l.Acquire(context.Background(), "busy", Request{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := l.numKeys(); n != 1001 {
-		t.Fatalf("%d keys, want 1001", n)
-	}
-	tickUntil(t, l, func() string { // "busy" and "tick" stay
-		if l.numKeys() > 2 || ms.numKeys() > 2 {
-			return fmt.Sprintf("still %d keys in the limiter, %d in the store", l.numKeys(), ms.numKeys())
+	synctest.Test(t, func(t *testing.T) {
+		ms := NewMemoryStore()
+		l := New(WithStore(ms), WithWindow(pruneWindow), WithLimits(Limits{Requests: 1000}))
+		defer l.Close()
+		useKeys(t, l, 1000)
+		busy, err := l.Acquire(context.Background(), "busy", Request{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return ""
+		tick(t, l, 2*pruneWindow-time.Nanosecond)
+		if n, m := l.numKeys(), ms.numKeys(); n != 1002 || m != 1002 {
+			t.Fatalf("%d keys in the limiter, %d in the store just before two windows; want 1002 (all, with busy and tick)", n, m)
+		}
+		tick(t, l, time.Nanosecond)
+		if n, m := l.numKeys(), ms.numKeys(); n != 2 || m != 2 {
+			t.Fatalf("%d keys in the limiter, %d in the store after two windows; want 2 (busy and tick)", n, m)
+		}
+		tick(t, l, 10*pruneWindow)
+		if st := l.StatsFor("busy"); st.InFlight != 1 {
+			t.Fatalf("busy key: %d in flight, want 1", st.InFlight)
+		}
+		busy.Release()
+		if st := l.StatsFor("busy"); st.InFlight != 0 {
+			t.Fatalf("busy key after release: %d in flight, want 0", st.InFlight)
+		}
 	})
-	if st := l.StatsFor("busy"); st.InFlight != 1 {
-		t.Fatalf("busy key: %d in flight, want 1", st.InFlight)
-	}
-	busy.Release()
-	if st := l.StatsFor("busy"); st.InFlight != 0 {
-		t.Fatalf("busy key after release: %d in flight, want 0", st.InFlight)
-	}
 }
 
 // Sweeping while keys are acquired must never split a key in two: with a
 // concurrency cap of one, no two requests of a key are ever in flight.
 func TestPruneKeepsOneStatePerKey(t *testing.T) {
-	l := New(WithWindow(2*time.Millisecond), WithConcurrency(1))
-	defer l.Close()
-	var inflight [8]atomic.Int32
-	var wg sync.WaitGroup
-	var violations atomic.Int32
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx := context.Background()
-			for range 400 {
-				k := rand.IntN(len(inflight))
-				r, err := l.Acquire(ctx, fmt.Sprint(k), Request{})
-				if err != nil {
-					t.Error(err)
-					return
+	synctest.Test(t, func(t *testing.T) {
+		l := New(WithWindow(2*time.Millisecond), WithConcurrency(1))
+		defer l.Close()
+		var inflight [8]atomic.Int32
+		var wg sync.WaitGroup
+		var violations atomic.Int32
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx := context.Background()
+				for range 400 {
+					k := rand.IntN(len(inflight))
+					r, err := l.Acquire(ctx, fmt.Sprint(k), Request{})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if inflight[k].Add(1) > 1 {
+						violations.Add(1)
+					}
+					if rand.IntN(4) == 0 {
+						time.Sleep(3 * time.Millisecond) // idle long enough for sweeps
+					}
+					inflight[k].Add(-1)
+					r.Release()
 				}
-				if inflight[k].Add(1) > 1 {
-					violations.Add(1)
-				}
-				if rand.IntN(4) == 0 {
-					time.Sleep(3 * time.Millisecond) // idle long enough for sweeps
-				}
-				inflight[k].Add(-1)
-				r.Release()
-			}
-		}()
-	}
-	wg.Wait()
-	if l.retired.Load() == 0 {
-		t.Fatal("no key was retired: the test did not race sweeps against acquires")
-	}
-	t.Logf("%d keys retired", l.retired.Load())
-	if v := violations.Load(); v > 0 {
-		t.Fatalf("%d times two requests of one key were in flight under a cap of 1", v)
-	}
+			}()
+		}
+		wg.Wait()
+		if l.retired.Load() == 0 {
+			t.Fatal("no key was retired: the test did not race sweeps against acquires")
+		}
+		t.Logf("%d keys retired", l.retired.Load())
+		if v := violations.Load(); v > 0 {
+			t.Fatalf("%d times two requests of one key were in flight under a cap of 1", v)
+		}
+	})
 }
 
-// forgettingStore is a Store that is not *MemoryStore, so the Limiter
-// reaches it only through the interface, and records what it is told to
-// forget.
+// forgettingStore is a MemoryStore that records what it is told to forget.
 type forgettingStore struct {
 	*MemoryStore
 	mu        sync.Mutex
@@ -111,24 +115,23 @@ func (f *forgettingStore) Forget(key string) {
 // A store that keeps per-key state is told when the Limiter retires a key,
 // and MemoryStore.Forget drops the idle buckets.
 func TestRetiredKeysAreForgottenByTheStore(t *testing.T) {
-	st := &forgettingStore{MemoryStore: NewMemoryStore(), forgotten: map[string]bool{}}
-	l := New(WithStore(st), WithWindow(pruneWindow), WithLimits(Limits{Requests: 1000}))
-	defer l.Close()
-	useKeys(t, l, 100)
-	tickUntil(t, l, func() string {
+	synctest.Test(t, func(t *testing.T) {
+		st := &forgettingStore{MemoryStore: NewMemoryStore(), forgotten: map[string]bool{}}
+		l := New(WithStore(st), WithWindow(pruneWindow), WithLimits(Limits{Requests: 1000}))
+		defer l.Close()
+		useKeys(t, l, 100)
+		tick(t, l, 2*pruneWindow)
 		st.mu.Lock()
 		n := len(st.forgotten)
 		st.mu.Unlock()
-		if n == 100 && st.numKeys() <= 1 { // "tick" may remain
-			return ""
+		if n != 100 || st.numKeys() != 1 { // "tick" remains
+			t.Fatalf("%d keys forgotten, %d left in the store; want 100 and 1 (tick)", n, st.numKeys())
 		}
-		return fmt.Sprintf("%d keys forgotten, %d left in the store", n, st.numKeys())
 	})
 }
 
-// pruneWindow is the window of the pruning tests: a key retires after two
-// windows unused, and 200 ms keeps the keys a test makes alive while it
-// makes them, however loaded the machine (20 ms did not always).
+// pruneWindow is the window of the pruning tests; in virtual time its
+// value does not matter.
 const pruneWindow = 200 * time.Millisecond
 
 // useKeys acquires and releases keys tenant-0 … tenant-(n-1) once each.
@@ -143,25 +146,20 @@ func useKeys(t *testing.T, l *Limiter, n int) {
 	}
 }
 
-// tickUntil uses the key "tick" every quarter window, which drives the
-// sweeps, until pending returns "" or 15 s have passed, when the test
-// fails with what pending last said.
-func tickUntil(t *testing.T, l *Limiter, pending func() string) {
+// tick lets d pass, using the key "tick" — which drives the sweeps — every
+// quarter window and at the end.
+func tick(t *testing.T, l *Limiter, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		msg := pending()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
+	for end := time.Now().Add(d); ; {
 		r, err := l.Acquire(context.Background(), "tick", Request{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Release()
-		time.Sleep(pruneWindow / 4)
+		left := time.Until(end)
+		if left <= 0 {
+			return
+		}
+		time.Sleep(min(left, pruneWindow/4))
 	}
 }

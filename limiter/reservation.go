@@ -43,8 +43,8 @@ type Reservation struct {
 // waited is the part of a Reservation that only some acquires need.
 type waited struct {
 	w        waiter
-	waits    [6]time.Duration // by index in Reasons
-	prefixes []Prefix         // Request.Prefixes, learned from at Settle
+	waits    [len(waitReasons)]time.Duration // by index in waitReasons
+	prefixes []Prefix                        // Request.Prefixes, learned from at Settle
 }
 
 // waitState returns r's wait record, allocating it on first use.
@@ -83,9 +83,6 @@ type Usage struct {
 	CacheReadTokens, CacheWriteTokens int64
 }
 
-// Key returns the key the reservation was made under.
-func (r *Reservation) Key() string { return r.ks.key }
-
 // Cost returns what was reserved: one request, the estimated input tokens,
 // the estimated output tokens (see OutputRule), and their sum as tokens.
 func (r *Reservation) Cost() Cost { return r.cost }
@@ -101,14 +98,14 @@ func (r *Reservation) Waited() (time.Duration, Reason) {
 	for i, d := range r.slow.waits {
 		total += d
 		if d > most {
-			most, reason = d, Reasons[i]
+			most, reason = d, waitReasons[i]
 		}
 	}
 	return total, reason
 }
 
 func (r *Reservation) addWait(reason Reason, d time.Duration) {
-	for i, x := range Reasons {
+	for i, x := range waitReasons {
 		if x == reason {
 			r.waitState().waits[i] += d
 			return
@@ -219,10 +216,6 @@ func (r *Reservation) store(delta Cost) error {
 		return nil
 	}
 	now, _ := clock()
-	if mk := r.ks.mem; mk != nil {
-		mk.adjust(delta, &r.l.pol, now)
-		return nil
-	}
 	if err := r.l.store.Adjust(context.Background(), r.ks.key, delta, &r.l.pol, now); err != nil {
 		return storeErr(err)
 	}

@@ -40,10 +40,11 @@ import (
 // Implementations must be safe for concurrent use and should bound every
 // operation's duration themselves; errors are returned to the caller of
 // Acquire wrapped, so a store that wants to fail open handles that inside.
+// Package storetest checks an implementation against this contract.
 type Store interface {
 	Reserve(ctx context.Context, key string, c Cost, p *Policy, now time.Time) (Decision, error)
 	Adjust(ctx context.Context, key string, delta Cost, p *Policy, now time.Time) error
-	Observe(ctx context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) error
+	Observe(ctx context.Context, key string, o Observation, pending Cost, p *Policy, now time.Time) error
 	Cooldown(ctx context.Context, key string, until time.Time) error
 	State(ctx context.Context, key string, p *Policy, now time.Time) (State, error)
 }
@@ -54,7 +55,7 @@ type Store interface {
 // this saves that second call (for a shared store, a second round trip per
 // response).
 type StateObserver interface {
-	ObserveState(ctx context.Context, key string, o *Observation, pending Cost, p *Policy, now time.Time) (State, error)
+	ObserveState(ctx context.Context, key string, o Observation, pending Cost, p *Policy, now time.Time) (State, error)
 }
 
 // KeyForgetter is an optional extension of Store: the Limiter calls Forget

@@ -184,7 +184,7 @@ func (s *countingStore) Adjust(ctx context.Context, key string, d limiter.Cost, 
 	return s.Store.Adjust(ctx, key, d, p, now)
 }
 
-func (s *countingStore) Observe(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
+func (s *countingStore) Observe(ctx context.Context, key string, o limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
 	s.calls.Add(1)
 	return s.Store.Observe(ctx, key, o, pending, p, now)
 }

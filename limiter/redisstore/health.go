@@ -94,9 +94,11 @@ func (s *Store) probe() {
 		err := reserveScript.Load(ctx, s.rdb).Err()
 		cancel()
 		if err == nil {
-			s.down.Store(false)
+			// Logged and counted before Shared reports it, so that whoever
+			// sees shared mode also sees the transition.
 			s.cfg.logger.Info("sluice: redis available again, limits are shared")
 			s.inst.transition(context.Background(), modeShared)
+			s.down.Store(false)
 			return
 		}
 	}

@@ -58,7 +58,7 @@ func (s *Store) seed(ctx context.Context, key string, lp *limiter.Policy, now ti
 			o[i].Remaining, o[i].HasRemaining = int64(math.Floor(b.Level*s.cfg.share)), true
 		}
 	}
-	_ = s.local.Observe(ctx, key, &o, limiter.Cost{}, lp, now)
+	_ = s.local.Observe(ctx, key, o, limiter.Cost{}, lp, now)
 }
 
 func (s *Store) localReserve(ctx context.Context, key string, c limiter.Cost, p *limiter.Policy, now time.Time) (limiter.Decision, error) {
@@ -75,18 +75,18 @@ func (s *Store) localAdjust(ctx context.Context, key string, delta limiter.Cost,
 
 // localObserve scales the fleet-wide readings to the local share; this
 // process's own pending reservations are taken off in full.
-func (s *Store) localObserve(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
+func (s *Store) localObserve(ctx context.Context, key string, o limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
 	if s.cfg.mode == FailOpen {
 		return nil
 	}
-	lo := *o
+	lo := o
 	for i := range lo {
 		if lo[i].Limit > 0 {
 			lo[i].Limit = s.scale(lo[i].Limit)
 		}
 		lo[i].Remaining = int64(math.Floor(float64(lo[i].Remaining) * s.cfg.share))
 	}
-	return s.local.Observe(ctx, key, &lo, pending, s.localPolicy(p), now)
+	return s.local.Observe(ctx, key, lo, pending, s.localPolicy(p), now)
 }
 
 func (s *Store) localState(ctx context.Context, key string, p *limiter.Policy, now time.Time) (limiter.State, error) {

@@ -107,8 +107,10 @@ func WithProbeInterval(d time.Duration) Option {
 }
 
 // WithTTL sets how long a key's buckets stay in Redis after their last use
-// (default 15 minutes, never less than two windows). An expired key starts
-// again with full buckets and must re-learn its limits.
+// (default 15 minutes, never less than two windows, and never less than
+// the time until every bucket is full again, so that a debt is repaid
+// rather than forgotten). An expired key starts again with full buckets
+// and must re-learn its limits.
 func WithTTL(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {

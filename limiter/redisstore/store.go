@@ -130,14 +130,14 @@ func (s *Store) Adjust(ctx context.Context, key string, delta limiter.Cost, p *l
 // Observe implements limiter.Store in one round trip: the readings update
 // the buckets every process shares. pending (what this process reserved
 // after the observed request) is taken off Remaining before it is adopted.
-func (s *Store) Observe(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
+func (s *Store) Observe(ctx context.Context, key string, o limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) error {
 	_, err := s.ObserveState(ctx, key, o, pending, p, now)
 	return err
 }
 
 // ObserveState implements limiter.StateObserver: Observe, returning the
 // key's state after it from the same round trip.
-func (s *Store) ObserveState(ctx context.Context, key string, o *limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) (limiter.State, error) {
+func (s *Store) ObserveState(ctx context.Context, key string, o limiter.Observation, pending limiter.Cost, p *limiter.Policy, now time.Time) (limiter.State, error) {
 	k := s.keys(key)
 	args := s.policyArgs(p, 4*limiter.NumKinds)
 	for i, r := range o {

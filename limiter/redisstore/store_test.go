@@ -140,7 +140,7 @@ func TestLearnedLimitsAndCooldownAreShared(t *testing.T) {
 
 	reset := time.Now().Add(20 * time.Second)
 	o := limiter.Observation{limiter.Requests: {Limit: 50, Remaining: 7, HasRemaining: true, Reset: reset}}
-	if err := a.Observe(ctx, "k", &o, limiter.Cost{}, p, time.Now()); err != nil {
+	if err := a.Observe(ctx, "k", o, limiter.Cost{}, p, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s, err := b.State(ctx, "k", p, time.Now())
@@ -241,7 +241,7 @@ func TestObserveTakesPendingOffRemaining(t *testing.T) {
 	st := newStore(t, newClient(t, srv))
 	p := policy(time.Hour, limiter.Limits{})
 	o := limiter.Observation{limiter.Requests: {Limit: 50, Remaining: 7, HasRemaining: true}}
-	if err := st.Observe(context.Background(), "k", &o, limiter.Cost{2}, p, time.Now()); err != nil {
+	if err := st.Observe(context.Background(), "k", o, limiter.Cost{2}, p, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s, _ := st.State(context.Background(), "k", p, time.Now())

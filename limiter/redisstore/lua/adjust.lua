@@ -7,5 +7,5 @@ for i = 1, 4 do
     b.level = math.min(b.limit, b.level - tonumber(ARGV[6 + i]))
   end
 end
-save(KEYS[1], s, ttl)
+save(KEYS[1], s, ttl, window)
 return 1

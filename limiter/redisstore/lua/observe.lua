@@ -23,5 +23,5 @@ for i = 1, 4 do
     end
   end
 end
-save(KEYS[1], s, ttl)
+save(KEYS[1], s, ttl, window)
 return reply(0, 0, 0, now, s, cooldown(KEYS[2]))

@@ -64,10 +64,15 @@ local function load(key, now, window, caps)
   return s
 end
 
-local function save(key, s, ttl)
+-- save writes the key's buckets, to expire ttl ms after this use but never
+-- before every bucket is full again: a debt is repaid, not forgotten.
+local function save(key, s, ttl, window)
   local f = {'ln', s.learned and '1' or '0'}
   for i = 1, 4 do
     local b = s.b[i]
+    if b.limit > 0 and b.level < b.limit then
+      ttl = math.max(ttl, math.ceil((b.limit - b.level) / b.limit * window / 1000))
+    end
     f[#f + 1] = 'l' .. i; f[#f + 1] = fmt(b.limit)
     f[#f + 1] = 'v' .. i; f[#f + 1] = fmt(b.level)
     f[#f + 1] = 't' .. i; f[#f + 1] = fmt(b.last)

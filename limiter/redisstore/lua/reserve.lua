@@ -7,7 +7,7 @@ local cd = cooldown(KEYS[2])
 local cost = {}
 for i = 1, 4 do cost[i] = tonumber(ARGV[6 + i]) end
 if cd > now then
-  save(KEYS[1], s, ttl)
+  save(KEYS[1], s, ttl, window)
   return reply(1, 4, cd - now, now, s, cd)
 end
 local worst, why = 0, -1
@@ -20,12 +20,12 @@ for i = 1, 4 do
   end
 end
 if worst > 0 then
-  save(KEYS[1], s, ttl)
+  save(KEYS[1], s, ttl, window)
   return reply(1, why, worst, now, s, cd)
 end
 for i = 1, 4 do
   local b = s.b[i]
   if b.limit > 0 then b.level = b.level - cost[i] end
 end
-save(KEYS[1], s, ttl)
+save(KEYS[1], s, ttl, window)
 return reply(0, 0, 0, now, s, cd)
