@@ -20,6 +20,25 @@ type pair struct {
 // ratio is sluice's wall time over the SDK's.
 func (p pair) ratio() float64 { return p.sluice.wall.Seconds() / p.sdk.wall.Seconds() }
 
+// completedRatio is sluice's wall time over the SDK's, summed over the
+// seeds in which the SDK completed every call (0: none did). Where the SDK
+// fails a call after its fifth attempt, sluice goes on and completes it,
+// which costs wall time the SDK did not spend; those seeds compare
+// failures, not speed.
+func (p pair) completedRatio() float64 {
+	var sdk, sl float64
+	for k, r := range p.sdk.seeds {
+		if r.failed == 0 {
+			sdk += r.wall.Seconds()
+			sl += p.sluice.seeds[k].wall.Seconds()
+		}
+	}
+	if sdk == 0 {
+		return 0
+	}
+	return sl / sdk
+}
+
 // runPair runs the bare SDK first, then sluice; each gets a fresh server.
 func runPair(s scenario) pair {
 	return pair{s: s, sdk: run(s, true), sluice: run(s, false)}
@@ -47,8 +66,8 @@ func TestNeverWorse(t *testing.T) {
 			if p.sluice.failed > p.sdk.failed {
 				t.Errorf("sluice failed %d calls, the bare SDK %d (sluice's first error: %v)", p.sluice.failed, p.sdk.failed, p.sluice.firstErr)
 			}
-			if p.sdk.failed == 0 && p.ratio() > maxWallRatio {
-				t.Logf("wall %.2f× the SDK's, above the %.2f× target (a benchmark target: BenchmarkNeverWorse)", p.ratio(), maxWallRatio)
+			if r := p.completedRatio(); r > maxWallRatio {
+				t.Logf("wall %.2f× the SDK's where it completed every call, above the %.2f× target (a benchmark target: BenchmarkNeverWorse)", r, maxWallRatio)
 			}
 		})
 	}
@@ -57,7 +76,8 @@ func TestNeverWorse(t *testing.T) {
 
 // BenchmarkNeverWorse runs each scenario bare and through sluice in one
 // iteration (run it with -benchtime=1x) and reports both sides' failed
-// calls, 429s served and wall time, and the ratio of the wall times.
+// calls, 429s served and wall time, the ratio of the wall times, and that
+// ratio over the seeds in which the SDK completed every call (the target).
 func BenchmarkNeverWorse(b *testing.B) {
 	for _, s := range scenarios() {
 		b.Run(strings.ReplaceAll(s.name, " ", "_"), func(b *testing.B) {
@@ -75,6 +95,7 @@ func BenchmarkNeverWorse(b *testing.B) {
 			b.ReportMetric(p.sdk.wall.Seconds(), "sdk-s")
 			b.ReportMetric(p.sluice.wall.Seconds(), "sluice-s")
 			b.ReportMetric(p.ratio(), "wall-ratio")
+			b.ReportMetric(p.completedRatio(), "completed-wall-ratio")
 			b.ReportMetric(p.sluice.minimum.Seconds(), "min-s")
 		})
 	}

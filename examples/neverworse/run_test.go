@@ -54,6 +54,7 @@ type result struct {
 	wall     time.Duration
 	minimum  time.Duration // what the quota allows at best; 0 without one
 	st       llmtest.Stats
+	seeds    []result // each seed's own, when run adds several up
 }
 
 // run plays s once per seed (s.seeds, at least one) and adds up the
@@ -68,6 +69,7 @@ func run(s scenario, bare bool) result {
 		cfg := s.cfg
 		cfg.Seed += int64(k)
 		r := runSeed(s, cfg, bare)
+		sum.seeds = append(sum.seeds, r)
 		if sum.firstErr == nil {
 			sum.firstErr = r.firstErr
 		}
