@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/pipenet"
 )
 
 // testServer is a Server and a client that reaches it.
@@ -32,14 +34,14 @@ func newTestServer(t *testing.T, cfg Config) *testServer {
 func newPipeServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	s := NewHandler(cfg)
-	ln := newPipeListener()
+	ln := pipenet.NewListener()
 	hs := &http.Server{Handler: s}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = hs.Serve(ln)
 	}()
-	tr := &http.Transport{DialContext: ln.dial}
+	tr := &http.Transport{DialContext: ln.Dial}
 	t.Cleanup(func() {
 		tr.CloseIdleConnections()
 		s.Close()

@@ -1,11 +1,10 @@
 package transport
 
 import (
-	"context"
-	"net"
 	"net/http"
-	"sync"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/pipenet"
 )
 
 // pipeServer serves a handler over in-memory connections (net.Pipe), for
@@ -15,13 +14,13 @@ import (
 // Make it inside the bubble; the test's cleanup closes it.
 type pipeServer struct {
 	URL string
-	ln  *pipeListener
+	ln  *pipenet.Listener
 	srv *http.Server
 }
 
 func newPipeServer(t *testing.T, h http.Handler) *pipeServer {
 	t.Helper()
-	s := &pipeServer{URL: "http://api.test", ln: newPipeListener(), srv: &http.Server{Handler: h}}
+	s := &pipeServer{URL: "http://api.test", ln: pipenet.NewListener(), srv: &http.Server{Handler: h}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -35,7 +34,7 @@ func newPipeServer(t *testing.T, h http.Handler) *pipeServer {
 // whatever the host; the test's cleanup closes its idle connections.
 func (s *pipeServer) Transport(t *testing.T) *http.Transport {
 	t.Helper()
-	tr := &http.Transport{DialContext: s.ln.dial}
+	tr := &http.Transport{DialContext: s.ln.Dial}
 	t.Cleanup(tr.CloseIdleConnections)
 	return tr
 }
@@ -49,51 +48,3 @@ func (s *pipeServer) Client(t *testing.T) *http.Client {
 // Close stops accepting connections and closes every open one: later
 // dials fail as if the connection were refused.
 func (s *pipeServer) Close() { _ = s.srv.Close() }
-
-// pipeListener is a net.Listener whose connections are made by its dial.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.closed:
-		client.Close()
-		return nil, &net.OpError{Op: "dial", Net: "pipe", Err: errPipeRefused}
-	case <-ctx.Done():
-		client.Close()
-		return nil, ctx.Err()
-	}
-}
-
-var errPipeRefused = &net.AddrError{Err: "connection refused", Addr: "pipe"}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "pipe" }
