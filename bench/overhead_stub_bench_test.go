@@ -64,14 +64,15 @@ func (s stubRT) RoundTrip(r *http.Request) (*http.Response, error) {
 // made before the timed loop; "cpu-us-above-bare/call" the difference of
 // the process CPU time per call (cpuAboveBare), which counts the garbage
 // collector's work that a median call escapes. The "bare" row pairs the
-// stub with another: the method's own bias. ns/op is the pair.
+// stub with another: the method's own bias. ns/op is the pair. The rows
+// start at BENCH_ROUND (rotate), as BenchmarkOverhead's do.
 func BenchmarkOverheadStub(b *testing.B) {
 	const url = "http://api.test"
 	nop := func() {}
 	cases := slices.Insert(overheadCases(), 3, overheadCase{"sluice-global", func(base http.RoundTripper) (http.RoundTripper, func(), func()) {
 		return transport.New(base), nop, nop
 	}})
-	for _, c := range cases {
+	for _, c := range rotate(cases) {
 		b.Run(c.name, func(b *testing.B) {
 			if c.build == nil {
 				b.Skip("pending: layer not on main")

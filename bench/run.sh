@@ -4,10 +4,11 @@
 # `go test -bench` output in docs/bench/ (benchstat reads it), and writes
 # docs/benchmarks.md from it with bench/cmd/benchreport.
 #
-# Tunables (environment): BENCH_ROUNDS (overhead rounds, default 8),
-# BENCH_TIME (overhead -benchtime per round, default 1s), BENCH_MODULE_TIME
-# (-benchtime of the modules' own benchmarks, default 300ms), BENCH_MODULE_COUNT
-# (default 3). The defaults keep the whole run under ~10 minutes on 2 cores.
+# Tunables (environment): BENCH_ROUNDS (rounds of the paired overhead and
+# metering benchmarks, default 8), BENCH_TIME (the overhead benchmarks'
+# -benchtime per round, default 1s), BENCH_MODULE_TIME (-benchtime of the
+# modules' own benchmarks, default 300ms), BENCH_MODULE_COUNT (default 3).
+# docs/bench/meta.txt records the wall time of the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -34,7 +35,10 @@ rounds() {
 	done
 }
 
-# 1. Overhead per call, and the metering cost through the SDK (§6).
+# 1. Overhead per call: sluice's own work over an in-memory transport, the
+# figures its budget is stated in, then over loopback (information); and
+# the metering cost through the SDK (§6).
+rounds overhead-stub.txt OverheadStub
 rounds overhead.txt Overhead
 BENCHTIME=3s rounds metering.txt MeteringSDK
 

@@ -35,14 +35,25 @@ func (r *result) median(unit string) (float64, bool) {
 // two measurements taken together: the figure of a paired benchmark, whose
 // runs differ from each other more than its two sides differ within one.
 func (r *result) medianRatio(num, den string) (float64, bool) {
+	return r.medianPaired(num, den, func(n, d float64) float64 { return n/d - 1 })
+}
+
+// medianDiff returns the median over the runs of num - den, each run's two
+// measurements taken together, as medianRatio does.
+func (r *result) medianDiff(num, den string) (float64, bool) {
+	return r.medianPaired(num, den, func(n, d float64) float64 { return n - d })
+}
+
+// medianPaired returns the median over the runs of f(num, den).
+func (r *result) medianPaired(num, den string, f func(n, d float64) float64) (float64, bool) {
 	if r == nil || len(r.values[num]) == 0 || len(r.values[num]) != len(r.values[den]) {
 		return 0, false
 	}
-	ratios := &result{values: map[string][]float64{}}
+	per := &result{values: map[string][]float64{}}
 	for i, n := range r.values[num] {
-		ratios.values["r"] = append(ratios.values["r"], n/r.values[den][i]-1)
+		per.values["r"] = append(per.values["r"], f(n, r.values[den][i]))
 	}
-	return ratios.median("r")
+	return per.median("r")
 }
 
 // runs is how many measurements of ns/op the benchmark has.
