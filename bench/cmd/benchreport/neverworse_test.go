@@ -37,6 +37,29 @@ func TestNeverWorseReadsTheSuitesOutput(t *testing.T) {
 	}
 }
 
+// completed-wall-ratio, where the suite reports it, is what the wall-time
+// target judges: the seeds in which the SDK completed every call.
+func TestNeverWorseJudgesCompletedSeeds(t *testing.T) {
+	const raw = `BenchmarkNeverWorse/chaos-2 1 1 ns/op 1500 calls 1 sdk-failed 0 sluice-failed 20 sdk-s 25 sluice-s 1.25 wall-ratio 0.95 completed-wall-ratio
+BenchmarkNeverWorse/heavy-2 1 1 ns/op 1500 calls 3 sdk-failed 0 sluice-failed 20 sdk-s 30 sluice-s 1.5 wall-ratio 0 completed-wall-ratio
+BenchmarkNeverWorse/slow-2 1 1 ns/op 100 calls 0 sdk-failed 0 sluice-failed 10 sdk-s 12 sluice-s 1.2 wall-ratio 1.2 completed-wall-ratio
+`
+	r := reportOf(t, map[string]string{fileNeverWorse: raw})
+	var b strings.Builder
+	r.writeNeverWorse(&b)
+	out := b.String()
+	for _, w := range []string{
+		"1.25× (0.95× where the SDK failed none) |",
+		"1.50× (the SDK failed calls in every seed) |",
+		"| 1.20× |",
+		"above in slow 1.20× — **NOT met**",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("missing %q in\n%s", w, out)
+		}
+	}
+}
+
 func TestNeverWorseJudgesEachScenario(t *testing.T) {
 	r := reportOf(t, map[string]string{fileNeverWorse: `pkg: github.com/sluicehq/sluice/examples/neverworse
 BenchmarkNeverWorse/quota_(Anthropic)-2  1  13088476526 ns/op  120.0 calls  6.000 min-s  103.0 sdk-429s  223.0 sdk-arrivals  0 sdk-failed  6.000 sdk-s  0 sluice-429s  120.0 sluice-arrivals  0 sluice-failed  6.900 sluice-s  1.150 wall-ratio
