@@ -141,9 +141,10 @@ func limitGoodputRun(base http.RoundTripper, url string, workers, calls int, win
 // demand: the limiter learns the limits from the first answers and no call
 // meets a 429. In virtual time over in-memory connections, so nothing but
 // the limiter decides when a call is sent. The fake sends its remaining
-// token counts exactly: Anthropic's, rounded to the nearest thousand, leave
-// the limiter a band of 500 tokens in which it keeps its own level, and a
-// level too high within it lets the odd call meet a 429.
+// token counts exactly: with Anthropic's, rounded to the nearest thousand,
+// the limiter takes its first reading as sent (up to 500 tokens above the
+// truth) and keeps its own level while it lies within the reading's band,
+// so the odd call meets a 429 (1 run in 8).
 func TestLimitGoodput(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := limitGoodputConfig(time.Second)
