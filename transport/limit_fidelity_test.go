@@ -3,12 +3,13 @@ package transport
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sluicehq/sluice/limiter"
@@ -26,10 +27,10 @@ func cachedPromptBody(model string, n, maxTokens int) []byte {
 	return b
 }
 
-// cachingServer answers like Anthropic's prompt cache: the first call
+// cachingHandler answers like Anthropic's prompt cache: the first call
 // writes the cached prefix, later ones read it. It counts the calls.
-func cachingServer(t *testing.T, prefixTokens int64, calls *atomic.Int64) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func cachingHandler(prefixTokens int64, calls *atomic.Int64) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		n := calls.Add(1)
 		read, write := prefixTokens, int64(0)
 		if n == 1 {
@@ -38,9 +39,15 @@ func cachingServer(t *testing.T, prefixTokens int64, calls *atomic.Int64) *httpt
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-6","content":[{"type":"text","text":"ok"}],`+
 			`"stop_reason":"end_turn","usage":{"input_tokens":10,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,"output_tokens":5}}`, write, read)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	}
+}
+
+// limitOver serves h over in-memory connections, for a test in a synctest
+// bubble, and returns its URL and a client through a Limit layer with l.
+func limitOver(t *testing.T, h http.Handler, l *limiter.Limiter) (string, *http.Client) {
+	t.Helper()
+	pipe := newPipeServer(t, h)
+	return pipe.URL, &http.Client{Transport: Limit(pipe.Transport(t), WithLimiter(l))}
 }
 
 // A cached system prompt is not reserved again: with an input limit of
@@ -48,91 +55,91 @@ func cachingServer(t *testing.T, prefixTokens int64, calls *atomic.Int64) *httpt
 // through one after another, where reserving the prompt each time would
 // hold the second call for most of the hour.
 func TestLimitCachedPromptNotReserved(t *testing.T) {
-	limitLeaks(t)
-	var calls atomic.Int64
-	srv := cachingServer(t, 20000, &calls)
-	l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithLimits(limiter.Limits{InputTokens: 30000}))
-	defer l.Close()
-	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
-	defer c.CloseIdleConnections()
-	body := cachedPromptBody("claude-sonnet-4-6", 80000, 16000)
-	// No deadline (a token wait past a deadline is sent anyway): a call
-	// the limiter holds is cancelled after 5 s instead.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := time.AfterFunc(5*time.Second, cancel)
-	defer stop.Stop()
-	for i := range 10 {
-		if code, err := limitCall(ctx, c, srv.URL, body); code != 200 || err != nil {
-			t.Fatalf("call %d: %d %v (the cached prompt was reserved again?)", i, code, err)
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithLimits(limiter.Limits{InputTokens: 30000}))
+		defer l.Close()
+		url, c := limitOver(t, cachingHandler(20000, &calls), l)
+		body := cachedPromptBody("claude-sonnet-4-6", 80000, 16000)
+		start := time.Now()
+		for i := range 10 {
+			if code, err := limitCall(context.Background(), c, url, body); code != 200 || err != nil {
+				t.Fatalf("call %d: %d %v", i, code, err)
+			}
 		}
-	}
-	used := l.StatsFor(limitKeyFor("claude-sonnet-4.x")).Used[limiter.InputTokens]
-	// The server counted 20 010 for the first call and 10 for each other;
-	// the bucket refills 8 tokens a second meanwhile.
-	if used < 20100-20 || used > 20100+1 {
-		t.Fatalf("input used %v, want 20100 (one write and ten uncached tails)", used)
-	}
+		if el := time.Since(start); el != 0 {
+			t.Fatalf("10 calls took %v, want no wait (the cached prompt was reserved again?)", el)
+		}
+		// The server counted 20 010 for the first call and 10 for each
+		// other.
+		if used := l.StatsFor(limitKeyFor("claude-sonnet-4.x")).Used[limiter.InputTokens]; used != 20100 {
+			t.Fatalf("input used %v, want 20100 (one write and ten uncached tails)", used)
+		}
+	})
 }
 
 // Anthropic's tokens-* headers show the most restrictive limit in effect;
 // they never bind before the input and output limits do.
 func TestLimitAnthropicTokensHeaderNotABucket(t *testing.T) {
-	limitLeaks(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("anthropic-ratelimit-input-tokens-limit", "30000")
-		h.Set("anthropic-ratelimit-input-tokens-remaining", "29000")
-		h.Set("anthropic-ratelimit-output-tokens-limit", "8000")
-		h.Set("anthropic-ratelimit-output-tokens-remaining", "8000")
-		h.Set("anthropic-ratelimit-tokens-limit", "38000")
-		h.Set("anthropic-ratelimit-tokens-remaining", "0") // would stop everything if it were a bucket
-		h.Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":100,"output_tokens":5}}`)
-	}))
-	defer srv.Close()
-	l := limiter.New(limiter.WithWindow(time.Hour))
-	defer l.Close()
-	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
-	defer c.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for i := range 5 {
-		if code, err := limitCall(ctx, c, srv.URL, limitBody("claude-haiku-4-5", 400, 16000, false)); code != 200 || err != nil {
-			t.Fatalf("call %d: %d %v", i, code, err)
+	synctest.Test(t, func(t *testing.T) {
+		l := limiter.New(limiter.WithWindow(time.Hour))
+		defer l.Close()
+		url, c := limitOver(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("anthropic-ratelimit-input-tokens-limit", "30000")
+			h.Set("anthropic-ratelimit-input-tokens-remaining", "29000")
+			h.Set("anthropic-ratelimit-output-tokens-limit", "8000")
+			h.Set("anthropic-ratelimit-output-tokens-remaining", "8000")
+			h.Set("anthropic-ratelimit-tokens-limit", "38000")
+			h.Set("anthropic-ratelimit-tokens-remaining", "0") // would stop everything if it were a bucket
+			h.Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":100,"output_tokens":5}}`)
+		}), l)
+		start := time.Now()
+		for i := range 5 {
+			if code, err := limitCall(context.Background(), c, url, limitBody("claude-haiku-4-5", 400, 16000, false)); code != 200 || err != nil {
+				t.Fatalf("call %d: %d %v", i, code, err)
+			}
 		}
-	}
-	st := l.StatsFor(limitKeyFor("claude-haiku-4-5"))
-	if st.Limits[limiter.Tokens] != 0 || st.Limits[limiter.InputTokens] != 30000 || st.Limits[limiter.OutputTokens] != 8000 {
-		t.Fatalf("limits %v, want input and output learned and no tokens bucket", st.Limits)
-	}
+		if el := time.Since(start); el != 0 {
+			t.Fatalf("5 calls took %v, want no wait", el)
+		}
+		st := l.StatsFor(limitKeyFor("claude-haiku-4-5"))
+		if st.Limits[limiter.Tokens] != 0 || st.Limits[limiter.InputTokens] != 30000 || st.Limits[limiter.OutputTokens] != 8000 {
+			t.Fatalf("limits %v, want input and output learned and no tokens bucket", st.Limits)
+		}
+	})
 }
 
 // Models of one class share one set of buckets under the default key.
 func TestLimitModelClassSharesBuckets(t *testing.T) {
-	limitLeaks(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":100,"output_tokens":5}}`)
-	}))
-	defer srv.Close()
-	l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithLimits(limiter.Limits{Requests: 2}))
-	defer l.Close()
-	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
-	defer c.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, m := range []string{"claude-opus-4-8", "claude-opus-4-6"} {
-		if code, err := limitCall(ctx, c, srv.URL, limitBody(m, 400, 100, false)); code != 200 || err != nil {
-			t.Fatalf("%s: %d %v", m, code, err)
+	synctest.Test(t, func(t *testing.T) {
+		l := limiter.New(limiter.WithWindow(time.Hour), limiter.WithLimits(limiter.Limits{Requests: 2}))
+		defer l.Close()
+		url, c := limitOver(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"id":"m","type":"message","role":"assistant","content":[],"usage":{"input_tokens":100,"output_tokens":5}}`)
+		}), l)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, m := range []string{"claude-opus-4-8", "claude-opus-4-6"} {
+			if code, err := limitCall(ctx, c, url, limitBody(m, 400, 100, false)); code != 200 || err != nil {
+				t.Fatalf("%s: %d %v", m, code, err)
+			}
 		}
-	}
-	// The class's two requests are spent: a third Opus 4.x model waits for
-	// the hour (and its deadline refuses it), another class does not.
-	if _, err := limitCall(ctx, c, srv.URL, limitBody("claude-opus-4-5", 400, 100, false)); err == nil {
-		t.Fatal("a third Opus 4.x call went through a class limit of 2 requests")
-	}
-	if code, err := limitCall(ctx, c, srv.URL, limitBody("claude-sonnet-4-6", 400, 100, false)); code != 200 || err != nil {
-		t.Fatalf("sonnet: %d %v", code, err)
-	}
+		// The class's two requests are spent: a third Opus 4.x model
+		// would wait half an hour, and its deadline refuses it at once;
+		// another class does not wait.
+		start := time.Now()
+		var we *limiter.WaitError
+		if _, err := limitCall(ctx, c, url, limitBody("claude-opus-4-5", 400, 100, false)); !errors.As(err, &we) || we.Reason != limiter.ReasonRequests {
+			t.Fatalf("a third Opus 4.x call under a class limit of 2 requests: %v, want a requests WaitError", err)
+		}
+		if code, err := limitCall(ctx, c, url, limitBody("claude-sonnet-4-6", 400, 100, false)); code != 200 || err != nil {
+			t.Fatalf("sonnet: %d %v", code, err)
+		}
+		if el := time.Since(start); el != 0 {
+			t.Fatalf("the refusal and the other class's call took %v, want no time", el)
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -84,10 +85,13 @@ func FuzzFirstEvent(f *testing.F) {
 	})
 }
 
-func retrySSEServer(t *testing.T, first ...string) (*httptest.Server, *atomic.Int64) {
+// retrySSEServer serves first[i] to the i-th request and a normal stream
+// after them, over in-memory connections: make it in a synctest bubble.
+// It counts the requests.
+func retrySSEServer(t *testing.T, first ...string) (*pipeServer, *atomic.Int64) {
 	t.Helper()
 	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newPipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := int(n.Add(1)) - 1
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 		w.WriteHeader(200)
@@ -97,23 +101,24 @@ func retrySSEServer(t *testing.T, first ...string) (*httptest.Server, *atomic.In
 		}
 		_, _ = io.WriteString(w, sseNormalStream)
 	}))
-	t.Cleanup(srv.Close)
 	return srv, &n
 }
 
 func TestRetryStreamFirstEventError(t *testing.T) {
-	srv, n := retrySSEServer(t, sseOverloadedEvent, sseRateLimitEvent)
-	c, cc := retryClient(t, WithBackoff(time.Millisecond, 2*time.Millisecond))
-	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := retryReadAll(t, resp); got != sseNormalStream {
-		t.Fatalf("stream not intact: %q", got)
-	}
-	if n.Load() != 3 || cc.opened.Load() != cc.closed.Load() {
-		t.Fatalf("%d attempts, bodies %d/%d", n.Load(), cc.opened.Load(), cc.closed.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv, n := retrySSEServer(t, sseOverloadedEvent, sseRateLimitEvent)
+		c, cc := retryClientOver(srv.Transport(t), WithBackoff(time.Millisecond, 2*time.Millisecond))
+		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := retryReadAll(t, resp); got != sseNormalStream {
+			t.Fatalf("stream not intact: %q", got)
+		}
+		if n.Load() != 3 || cc.opened.Load() != cc.closed.Load() {
+			t.Fatalf("%d attempts, bodies %d/%d", n.Load(), cc.opened.Load(), cc.closed.Load())
+		}
+	})
 }
 
 // A stream whose lines end in CR or CRLF is classified like one in LF: an
@@ -122,24 +127,25 @@ func TestRetryStreamFirstEventError(t *testing.T) {
 func TestRetryStreamFirstEventLineEnds(t *testing.T) {
 	for _, eol := range []string{"\r", "\r\n"} {
 		t.Run(fmt.Sprintf("%q", eol), func(t *testing.T) {
-			var n atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/event-stream")
-				if n.Add(1) == 1 {
-					_, _ = io.WriteString(w, lineEnds(sseOverloadedEvent, eol))
-					return
+			synctest.Test(t, func(t *testing.T) {
+				var n atomic.Int64
+				srv := newPipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "text/event-stream")
+					if n.Add(1) == 1 {
+						_, _ = io.WriteString(w, lineEnds(sseOverloadedEvent, eol))
+						return
+					}
+					_, _ = io.WriteString(w, lineEnds(sseNormalStream, eol))
+				}))
+				c, _ := retryClientOver(srv.Transport(t), WithBackoff(time.Millisecond, 2*time.Millisecond))
+				resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
+				if err != nil {
+					t.Fatal(err)
 				}
-				_, _ = io.WriteString(w, lineEnds(sseNormalStream, eol))
-			}))
-			defer srv.Close()
-			c, _ := retryClient(t, WithBackoff(time.Millisecond, 2*time.Millisecond))
-			resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := retryReadAll(t, resp); got != lineEnds(sseNormalStream, eol) || n.Load() != 2 {
-				t.Fatalf("%d attempts, got %q", n.Load(), got)
-			}
+				if got := retryReadAll(t, resp); got != lineEnds(sseNormalStream, eol) || n.Load() != 2 {
+					t.Fatalf("%d attempts, got %q", n.Load(), got)
+				}
+			})
 		})
 	}
 }
@@ -183,45 +189,49 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 }
 
 func TestRetryStreamErrorGiveUpKeepsBody(t *testing.T) {
-	srv, _ := retrySSEServer(t, sseOverloadedEvent, sseOverloadedEvent)
-	c, _ := retryClient(t, WithMaxAttempts(2), WithBackoff(time.Millisecond, 2*time.Millisecond))
-	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := retryReadAll(t, resp); got != sseOverloadedEvent || resp.Header.Get("x-should-retry") != "false" {
-		t.Fatalf("got %q, x-should-retry %q", got, resp.Header.Get("x-should-retry"))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv, _ := retrySSEServer(t, sseOverloadedEvent, sseOverloadedEvent)
+		c, _ := retryClientOver(srv.Transport(t), WithMaxAttempts(2), WithBackoff(time.Millisecond, 2*time.Millisecond))
+		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := retryReadAll(t, resp); got != sseOverloadedEvent || resp.Header.Get("x-should-retry") != "false" {
+			t.Fatalf("got %q, x-should-retry %q", got, resp.Header.Get("x-should-retry"))
+		}
+	})
 }
 
-// The peek must not hold a normal stream back beyond its first line.
+// The peek must not hold a normal stream back beyond its first line: the
+// headers come back at once while the server holds the rest of the event
+// (for 10 s, unless released).
 func TestRetryStreamPeekDoesNotWaitForFullEvent(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, "event: message_start\n")
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-time.After(10 * time.Second):
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		srv := newPipeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "event: message_start\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+			_, _ = io.WriteString(w, "data: {}\n\n")
+		}))
+		c, _ := retryClientOver(srv.Transport(t))
+		start := time.Now()
+		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, _ = io.WriteString(w, "data: {}\n\n")
-	}))
-	defer srv.Close()
-	c, _ := retryClient(t)
-	start := time.Now()
-	resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if el := time.Since(start); el > 5*time.Second {
-		t.Fatalf("headers returned after %v: the peek waited for the whole event", el)
-	}
-	close(release)
-	if got := retryReadAll(t, resp); got != "event: message_start\ndata: {}\n\n" {
-		t.Fatalf("stream not intact: %q", got)
-	}
-	_ = strings.NewReader
+		if el := time.Since(start); el != 0 {
+			t.Fatalf("headers returned after %v, want at once: the peek waited for the whole event", el)
+		}
+		close(release)
+		if got := retryReadAll(t, resp); got != "event: message_start\ndata: {}\n\n" {
+			t.Fatalf("stream not intact: %q", got)
+		}
+	})
 }
 
 func TestIsEventStream(t *testing.T) {

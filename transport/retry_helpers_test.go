@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,21 +22,11 @@ type retryReply struct {
 // last; it records each request's body hash and arrival.
 type retryServer struct {
 	URL      string
-	pipe     *pipeServer // nil: a loopback server
+	pipe     *pipeServer
 	mu       sync.Mutex
 	script   []retryReply
 	hashes   [][32]byte
 	arrivals []time.Time
-}
-
-// newRetryServer starts a retryServer on loopback.
-func newRetryServer(t *testing.T, script ...retryReply) *retryServer {
-	t.Helper()
-	s := &retryServer{script: script}
-	ts := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(ts.Close)
-	s.URL = ts.URL
-	return s
 }
 
 // newRetryPipeServer starts a retryServer on in-memory connections, for a
@@ -53,9 +42,6 @@ func newRetryPipeServer(t *testing.T, script ...retryReply) *retryServer {
 // client is an http.Client through the retry layer that reaches s.
 func (s *retryServer) client(t *testing.T, opts ...Option) (*http.Client, *closeCounter) {
 	t.Helper()
-	if s.pipe == nil {
-		return retryClient(t, opts...)
-	}
 	return retryClientOver(s.pipe.Transport(t), opts...)
 }
 
@@ -116,15 +102,6 @@ type countedBody struct {
 func (b *countedBody) Close() error {
 	b.once.Do(func() { b.c.closed.Add(1) })
 	return b.ReadCloser.Close()
-}
-
-// retryClient is an http.Client through the retry layer over a fresh
-// transport whose idle connections are closed when the test ends.
-func retryClient(t *testing.T, opts ...Option) (*http.Client, *closeCounter) {
-	t.Helper()
-	base := &http.Transport{}
-	t.Cleanup(base.CloseIdleConnections)
-	return retryClientOver(base, opts...)
 }
 
 // retryClientOver is an http.Client through the retry layer over base.

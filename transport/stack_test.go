@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sluicehq/sluice/limiter"
@@ -33,108 +34,116 @@ func stackPost(ctx context.Context, c *http.Client, url, model string, words int
 	return resp.StatusCode, err
 }
 
+// stackFake serves llmtest's fake with cfg over in-memory connections, for
+// a test in a synctest bubble, and returns it with its URL and a base
+// transport that reaches it.
+func stackFake(t *testing.T, cfg llmtest.Config) (*llmtest.Server, string, http.RoundTripper) {
+	t.Helper()
+	srv := llmtest.NewHandler(cfg)
+	pipe := newPipeServer(t, srv)
+	t.Cleanup(srv.Close) // before the pipe server closes: ends slow responses
+	return srv, pipe.URL, pipe.Transport(t)
+}
+
 // The default stack, given only the compressed window, learns the quota from
 // llmtest's headers and keeps a burst of callers under it: every call
 // succeeds and only the first wave can meet a 429.
 func TestNewDefaultStackUnderQuota(t *testing.T) {
-	srv := llmtest.NewServer(llmtest.Config{
-		Window: time.Second,
-		Quota:  llmtest.Quota{Requests: 40, InputTokens: 20000, OutputTokens: 4000},
-	})
-	defer srv.Close()
-	tr := New(nil, WithWindow(time.Second))
-	defer tr.Close()
-	client := &http.Client{Transport: tr}
+	synctest.Test(t, func(t *testing.T) {
+		srv, url, base := stackFake(t, llmtest.Config{
+			Window: time.Second,
+			Quota:  llmtest.Quota{Requests: 40, InputTokens: 20000, OutputTokens: 4000},
+		})
+		tr := New(base, WithWindow(time.Second))
+		defer tr.Close()
+		client := &http.Client{Transport: tr}
 
-	const calls, workers = 120, 20
-	var wg sync.WaitGroup
-	errs := make(chan error, calls)
-	jobs := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				status, err := stackPost(ctx, client, srv.URL, "claude-test", 10+i%50)
-				cancel()
-				if err == nil && status != http.StatusOK {
-					err = fmt.Errorf("status %d", status)
+		const calls, workers = 120, 20
+		var wg sync.WaitGroup
+		errs := make(chan error, calls)
+		jobs := make(chan int)
+		for range workers {
+			wg.Go(func() {
+				for i := range jobs {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					status, err := stackPost(ctx, client, url, "claude-test", 10+i%50)
+					cancel()
+					if err == nil && status != http.StatusOK {
+						err = fmt.Errorf("status %d", status)
+					}
+					if err != nil {
+						errs <- err
+					}
 				}
-				if err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	for i := range calls {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	st := srv.Stats()
-	if st.Completed != calls {
-		t.Errorf("completed %d of %d", st.Completed, calls)
-	}
-	if st.RateLimited > workers {
-		t.Errorf("429s served = %d, want at most the first wave (%d)", st.RateLimited, workers)
-	}
-	if st.HerdArrivals != 0 {
-		t.Errorf("herd arrivals = %d, want 0", st.HerdArrivals)
-	}
-	if ks := tr.Limiter().Stats(); len(ks) != 1 {
-		t.Errorf("limiter keys = %d, want 1", len(ks))
-	}
-	t.Logf("arrivals %d, 429s %d", st.Arrivals, st.RateLimited)
+			})
+		}
+		for i := range calls {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		st := srv.Stats()
+		if st.Completed != calls {
+			t.Errorf("completed %d of %d", st.Completed, calls)
+		}
+		if st.RateLimited > workers {
+			t.Errorf("429s served = %d, want at most the first wave (%d)", st.RateLimited, workers)
+		}
+		if st.HerdArrivals != 0 {
+			t.Errorf("herd arrivals = %d, want 0", st.HerdArrivals)
+		}
+		if ks := tr.Limiter().Stats(); len(ks) != 1 {
+			t.Errorf("limiter keys = %d, want 1", len(ks))
+		}
+		t.Logf("arrivals %d, 429s %d", st.Arrivals, st.RateLimited)
+	})
 }
 
-// Close releases callers queued in the limiter with limiter.ErrClosed.
+// Close releases callers queued in the limiter with limiter.ErrClosed at
+// once; the call in flight ends as it would have, after the fake's 200 ms.
 func TestNewCloseReleasesWaiters(t *testing.T) {
-	srv := llmtest.NewServer(llmtest.Config{Latency: 200 * time.Millisecond})
-	defer srv.Close()
-	tr := New(nil, WithLimiterOptions(limiter.WithConcurrency(1)))
-	client := &http.Client{Transport: tr}
+	synctest.Test(t, func(t *testing.T) {
+		srv, url, base := stackFake(t, llmtest.Config{Latency: 200 * time.Millisecond})
+		tr := New(base, WithLimiterOptions(limiter.WithConcurrency(1)))
+		client := &http.Client{Transport: tr}
+		start := time.Now()
 
-	first := make(chan error, 1)
-	go func() {
-		_, err := stackPost(context.Background(), client, srv.URL, "m", 1)
-		first <- err
-	}()
-	// Wait until the first call holds the only slot.
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Stats().Arrivals == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("first call never arrived")
+		first := make(chan error, 1)
+		go func() {
+			_, err := stackPost(context.Background(), client, url, "m", 1)
+			first <- err
+		}()
+		synctest.Wait()
+		if n := srv.Stats().Arrivals; n != 1 {
+			t.Fatalf("%d arrivals, want the first call's", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	second := make(chan error, 1)
-	go func() {
-		_, err := stackPost(context.Background(), client, srv.URL, "m", 1)
-		second <- err
-	}()
-	for tr.Limiter().Stats()[0].Queued == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("second call never queued")
+		second := make(chan error, 1)
+		go func() {
+			_, err := stackPost(context.Background(), client, url, "m", 1)
+			second <- err
+		}()
+		synctest.Wait()
+		if q := tr.Limiter().Stats()[0].Queued; q != 1 {
+			t.Fatalf("%d queued, want the second call", q)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err := tr.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-second:
-		if !errors.Is(err, limiter.ErrClosed) {
+		if err := tr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-second; !errors.Is(err, limiter.ErrClosed) {
 			t.Errorf("queued call after Close: %v, want limiter.ErrClosed", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not release the queued call")
-	}
-	if err := <-first; err != nil {
-		t.Errorf("call in flight during Close: %v", err)
-	}
+		if el := time.Since(start); el != 0 {
+			t.Errorf("queued call released after %v, want at once", el)
+		}
+		if err := <-first; err != nil {
+			t.Errorf("call in flight during Close: %v", err)
+		}
+		if el := time.Since(start); el != 200*time.Millisecond {
+			t.Errorf("call in flight ended after %v, want the fake's 200ms", el)
+		}
+	})
 }
