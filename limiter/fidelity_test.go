@@ -129,11 +129,13 @@ func TestDeadlineRefusesOnlyCertainWaits(t *testing.T) {
 	})
 }
 
-// Remaining counts rounded to a thousand stand for anything up to half a
-// thousand more: a level of the limiter's own within that is kept, so a
-// header of 0 does not make the limiter hold back the last few hundred
-// tokens of a bucket; a level above it is corrected to the reading as
-// sent. An exact reading is taken as it is.
+// Remaining counts rounded to a thousand stand for anything within half a
+// thousand: a level of the limiter's own up to half a thousand above is
+// kept, so a header of 0 does not make the limiter hold back the last few
+// hundred tokens of a bucket; a level above that is corrected to the
+// reading as sent; a bucket's first reading, with no level of the
+// limiter's own to keep, is taken at its lower bound. An exact reading is
+// taken as it is.
 func TestRoundedRemainingBand(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := limiter.New()
@@ -158,6 +160,12 @@ func TestRoundedRemainingBand(t *testing.T) {
 		observe("k2", 0, 1000) // own level 1900: above what a rounded 0 allows
 		if got := level("k2"); got != 0 {
 			t.Fatalf("level %v after a rounded 0 with an own level of 1900, want 0", got)
+		}
+		// The first reading of a bucket, rounded, is taken at its lower
+		// bound: the limiter must not start above the provider.
+		observe("k3", 2000, 1000)
+		if got := level("k3"); got != 1500 {
+			t.Fatalf("level %v after a first rounded 2000, want 1500", got)
 		}
 	})
 }

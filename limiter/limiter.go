@@ -622,15 +622,22 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
 		// the quota, or a token estimate was low — is lowered (by the
 		// store). Token buckets do not widen the band upwards: their
 		// costs are estimates, and the reading is what corrects them.
-		if b := ks.last.Buckets[k]; b.Limit > 0 {
-			lvl := min(b.Level+float64(b.Limit)*el, float64(b.Limit))
-			upper := rd.Remaining + slack - after[k]
-			if Kind(k) == Requests {
-				upper += reorderAfter[k]
-			}
-			if lvl <= float64(upper) {
-				rd.HasRemaining = false
-			}
+		b := ks.last.Buckets[k]
+		if b.Limit == 0 {
+			// The first reading of a bucket sets its level. A rounded
+			// one may stand for up to half a Rounding less: take that,
+			// or the limiter starts above the provider and stays there
+			// (later readings only correct a level above their band).
+			rd.Remaining = max(rd.Remaining-slack, 0)
+			continue
+		}
+		lvl := min(b.Level+float64(b.Limit)*el, float64(b.Limit))
+		upper := rd.Remaining + slack - after[k]
+		if Kind(k) == Requests {
+			upper += reorderAfter[k]
+		}
+		if lvl <= float64(upper) {
+			rd.HasRemaining = false
 		}
 	}
 	addCost(&after, &reorder, 1)

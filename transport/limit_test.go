@@ -140,25 +140,29 @@ func limitGoodputRun(base http.RoundTripper, url string, workers, calls int, win
 // 40 workers make 300 calls of varied size against a quota far below the
 // demand: the limiter learns the limits from the first answers and no call
 // meets a 429. In virtual time over in-memory connections, so nothing but
-// the limiter decides when a call is sent. The fake sends its remaining
-// token counts exactly: with Anthropic's, rounded to the nearest thousand,
-// the limiter takes its first reading as sent (up to 500 tokens above the
-// truth) and keeps its own level while it lies within the reading's band,
-// so the odd call meets a 429 (1 run in 8).
+// the limiter decides when a call is sent; with remaining token counts
+// exact and, as Anthropic sends them, rounded to the nearest thousand (the
+// first rounded reading is taken at its lower bound: taken as sent, the
+// limiter started up to 500 tokens above the provider and the odd call met
+// a 429, 1 run in 8).
 func TestLimitGoodput(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		cfg := limitGoodputConfig(time.Second)
-		cfg.ExactHeaders = true
-		srv := llmtest.NewHandler(cfg)
-		pipe := newPipeServer(t, srv)
-		t.Cleanup(srv.Close)
-		wall, ideal, failed := limitGoodputRun(pipe.Transport(t), pipe.URL, 40, 300, time.Second)
-		st := srv.Stats()
-		t.Logf("virtual time %v, ideal %v, ratio %.3f, arrivals %d, 429s %d", wall, ideal, wall.Seconds()/ideal.Seconds(), st.Arrivals, st.RateLimited)
-		if failed != 0 || st.RateLimited != 0 || st.Arrivals != 300 {
-			t.Fatalf("%d calls failed, %d 429s, %d arrivals; want 0, 0, 300", failed, st.RateLimited, st.Arrivals)
-		}
-	})
+	for _, exact := range []bool{true, false} {
+		t.Run(fmt.Sprintf("exact=%v", exact), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := limitGoodputConfig(time.Second)
+				cfg.ExactHeaders = exact
+				srv := llmtest.NewHandler(cfg)
+				pipe := newPipeServer(t, srv)
+				t.Cleanup(srv.Close)
+				wall, ideal, failed := limitGoodputRun(pipe.Transport(t), pipe.URL, 40, 300, time.Second)
+				st := srv.Stats()
+				t.Logf("virtual time %v, ideal %v, ratio %.3f, arrivals %d, 429s %d", wall, ideal, wall.Seconds()/ideal.Seconds(), st.Arrivals, st.RateLimited)
+				if failed != 0 || st.RateLimited != 0 || st.Arrivals != 300 {
+					t.Fatalf("%d calls failed, %d 429s, %d arrivals; want 0, 0, 300", failed, st.RateLimited, st.Arrivals)
+				}
+			})
+		})
+	}
 }
 
 // limitFake serves llmtest's fake with cfg over in-memory connections, for
