@@ -103,23 +103,36 @@ func TestRedisKilledMidRun(t *testing.T) {
 	}
 	waitCompleted(60)
 	rs.Kill()
-	waitCompleted(120)
+	waitCompleted(100)
 	if err := rs.Restart(); err != nil {
 		t.Fatal(err)
 	}
+	// A worker can return to shared mode only if it still runs once its
+	// store's probe (every 100 ms) has seen Redis back: judge those that
+	// ran a second past the restart. On a loaded machine a worker may
+	// finish its share before that; the 140 calls left take 3.5 s at the
+	// quota, so most run on.
+	back := time.Now().Add(time.Second)
 	results := <-done
 	sum := Summarize(results, srv.Stats(), quota, time.Second)
 	t.Logf("%s", sum)
 	if sum.OK != 240 {
 		t.Errorf("%d calls succeeded, want all 240", sum.OK)
 	}
+	judged := 0
 	for _, r := range results {
 		if r.Fallbacks == 0 {
 			t.Errorf("worker %d never used local limits while Redis was dead", r.ID)
 		}
-		if !r.Shared {
-			t.Errorf("worker %d did not return to shared mode", r.ID)
+		if r.End.After(back) {
+			judged++
+			if !r.Shared {
+				t.Errorf("worker %d ran %v past Redis's return and did not return to shared mode", r.ID, r.End.Sub(back)+time.Second)
+			}
 		}
+	}
+	if judged < 2 {
+		t.Errorf("%d workers ran a second past Redis's return, want at least 2 to judge", judged)
 	}
 }
 
