@@ -40,8 +40,10 @@ func newLimit(next http.RoundTripper, c *config, l *limiter.Limiter) *limitTrans
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	key := c.limit.key
-	if key == nil {
+	var key func(*http.Request, reqbody.Fields) string
+	if f := c.limit.key; f != nil {
+		key = func(r *http.Request, rf reqbody.Fields) string { return f(r, exportFields(rf)) }
+	} else {
 		key = newLimitKeys().key
 	}
 	return &limitTransport{next: next, l: l, key: key, inst: newLimitInstruments(c.tel, l),
