@@ -11,10 +11,10 @@ import (
 )
 
 // RequestFields are the top-level fields of a request's JSON body that a
-// WithLimitKey function may group requests by. They are read once per
-// logical call from a copy of the body (req.GetBody; req.Body is never
-// consumed). A zero value means the field is absent, or the body is not a
-// JSON object or cannot be replayed.
+// key function may group requests by (WithLimitKey, WithBreakerKey). They
+// are read once per logical call from a copy of the body (req.GetBody;
+// req.Body is never consumed). A zero value means the field is absent, or
+// the body is not a JSON object or cannot be replayed.
 type RequestFields struct {
 	// Model is the model the body names ("model").
 	Model string
