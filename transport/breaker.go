@@ -26,11 +26,11 @@ import (
 // failure; any other response, 429 included — quota is the limiter's and
 // the retry layer's business — is a success; other 4xx responses and calls
 // whose context ended (canceled or past its deadline) or that a layer below
-// refused (localRefusal: limiter closed, queue full, too large, wait past
-// the deadline) are not counted. The breaker opens on a run of consecutive
-// failures, or when the failures over a short rolling window reach a high
-// ratio of a small minimum of calls (BreakerSettings): an outage, not the
-// ordinary share of 529s a degraded API answers.
+// refused (a local refusal: see the package documentation) are not
+// counted. The breaker opens on a run of consecutive failures, or when the
+// failures over a short rolling window reach a high ratio of a small
+// minimum of calls (BreakerSettings): an outage, not the ordinary share of
+// 529s a degraded API answers.
 //
 // While a breaker is open nothing reaches the network. By default a call
 // waits until the breaker lets traffic through again: after the break, the

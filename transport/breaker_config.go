@@ -112,8 +112,8 @@ func (s BreakerSettings) withDefaults() BreakerSettings {
 type breakerConfig struct {
 	settings BreakerSettings
 	failFast bool
-	shared   BreakerVerdicts            // fleet-wide open-until verdicts; nil: local only
-	key      func(*http.Request) string // nil: host and model (hostModel)
+	shared   BreakerVerdicts                           // fleet-wide open-until verdicts; nil: local only
+	key      func(*http.Request, RequestFields) string // nil: host and model (hostModel)
 }
 
 func defaultBreakerConfig() breakerConfig {
@@ -135,10 +135,11 @@ func WithFailFast() Option {
 
 // WithBreakerKey sets how calls are grouped into breakers: calls with the
 // same key share one. The default is the request's host and the model its
-// body names, so one overloaded model does not stop the others. f must not
-// consume req.Body (read a copy from req.GetBody) and must not return
-// secrets: the key is recorded in telemetry as sluice.key.
-func WithBreakerKey(f func(req *http.Request) string) Option {
+// body names, so one overloaded model does not stop the others. f is
+// handed the body's fields, read once per call, as a WithLimitKey function
+// is; it must not consume req.Body and must not return secrets: the key is
+// recorded in telemetry as sluice.key.
+func WithBreakerKey(f func(r *http.Request, body RequestFields) string) Option {
 	return func(c *config) {
 		if f != nil {
 			c.breaker.key = f

@@ -29,7 +29,7 @@ const maxBreakerIndex = 1024
 // the lock around the entries map a point every call went through.
 func (b *breakerTransport) entryOf(req *http.Request) *breakerEntry {
 	if b.cfg.key != nil {
-		return b.entry(b.cfg.key(req), true)
+		return b.entry(b.cfg.key(req, exportFields(requestFields(req))), true)
 	}
 	hm := hostModelOf(req)
 	return b.byHostModel.Get(hm, func() *breakerEntry { return b.entry(hm.key(), false) })

@@ -43,7 +43,7 @@ func testIdleBreakersArePruned(t *testing.T) {
 	hold := &holdTenant{next: srv.Transport(t), tenant: "busy", held: make(chan struct{}), release: make(chan struct{})}
 	window := 100 * time.Millisecond
 	rt := Breaker(hold, WithFailFast(),
-		WithBreakerKey(func(r *http.Request) string { return r.Header.Get("X-Tenant") }),
+		WithBreakerKey(func(r *http.Request, _ RequestFields) string { return r.Header.Get("X-Tenant") }),
 		WithBreakerSettings(BreakerSettings{FailureRatio: 0.5, MinRequests: 2, Window: window, Break: time.Minute}))
 	b := rt.(*breakerTransport)
 	call := func(tenant string) (int, error) {

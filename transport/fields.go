@@ -10,6 +10,31 @@ import (
 	"github.com/sluicehq/sluice/limiter"
 )
 
+// RequestFields are the top-level fields of a request's JSON body that a
+// key function may group requests by (WithLimitKey, WithBreakerKey). They
+// are read once per logical call from a copy of the body (req.GetBody;
+// req.Body is never consumed). A zero value means the field is absent, or
+// the body is not a JSON object or cannot be replayed.
+type RequestFields struct {
+	// Model is the model the body names ("model").
+	Model string
+	// MaxTokens is max_tokens (Anthropic, OpenAI chat),
+	// max_completion_tokens (OpenAI chat) or max_output_tokens (OpenAI
+	// Responses), whichever is present.
+	MaxTokens int64
+	// Stream reports "stream": true, a streamed response.
+	Stream bool
+	// Size is the body's length in bytes; set even when the body is not
+	// JSON, from the request's ContentLength when it cannot be replayed.
+	Size int64
+}
+
+// exportFields converts the fields the layers read to those a key
+// function is given.
+func exportFields(f reqbody.Fields) RequestFields {
+	return RequestFields{Model: f.Model, MaxTokens: f.MaxTokens, Stream: f.Stream, Size: f.Size}
+}
+
 // callKey carries the callState of a logical call from the meter (the
 // outermost layer) to the layers beneath it.
 type callKey struct{}

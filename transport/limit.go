@@ -25,9 +25,8 @@ import (
 // delay sets the key's cool-down, and a 2xx settles the reservation with the
 // usage in the response; any other status gives it back.
 //
-// Acquire errors are returned as they are: limiter.ErrQueueFull,
-// *limiter.CapacityError, *limiter.WaitError (which matches
-// context.DeadlineExceeded), limiter.ErrClosed, or the context's error.
+// The limiter's refusals (local refusals: see the package documentation)
+// and the context's error are returned as they are.
 func Limit(next http.RoundTripper, opts ...Option) http.RoundTripper {
 	c := newConfig(opts)
 	l, _ := c.limit.newLimiter()
@@ -40,8 +39,10 @@ func newLimit(next http.RoundTripper, c *config, l *limiter.Limiter) *limitTrans
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	key := c.limit.key
-	if key == nil {
+	var key func(*http.Request, reqbody.Fields) string
+	if f := c.limit.key; f != nil {
+		key = func(r *http.Request, rf reqbody.Fields) string { return f(r, exportFields(rf)) }
+	} else {
 		key = newLimitKeys().key
 	}
 	return &limitTransport{next: next, l: l, key: key, inst: newLimitInstruments(c.tel, l),

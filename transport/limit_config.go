@@ -4,14 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/reqbody"
 	"github.com/sluicehq/sluice/limiter"
 )
-
-// RequestFields are the request-body fields the layers read — model,
-// max_tokens, stream, stream_options.include_usage and the body size —
-// handed to a WithLimitKey function.
-type RequestFields = reqbody.Fields
 
 // limitConfig holds the settings of the limit layer.
 type limitConfig struct {

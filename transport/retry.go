@@ -38,30 +38,26 @@ const headerShouldRetry = "X-Should-Retry"
 // large", or the server's x-should-retry: false: a hard quota, see
 // IsHardQuota), a request whose context is done, a request whose body cannot
 // be replayed (see WithMaxReplayBody), and a local refusal from a layer
-// below — an open breaker's *BreakerOpenError, the limiter's ErrQueueFull,
-// *WaitError, ErrExceedsCapacity or ErrClosed — which is returned at once.
+// below (see the package documentation), which is returned at once.
 //
 // How long it waits: the server's word first — retry-after-ms, then
 // Retry-After in seconds or as an HTTP-date — plus an upward-only jitter
 // (WithServerDelayJitter); otherwise exponential backoff, each wait drawn
-// in [step/2, step] (WithBackoff). A server delay above WithMaxServerDelay, a wait that would
-// end after the context's deadline or WithMaxElapsedTime, the last of
-// WithMaxAttempts, or a retry the budget refuses (WithRetryBudget) all end
-// the call at once with the last response. A cancelled context interrupts a
+// in [step/2, step] (WithBackoff). A server delay above
+// WithMaxServerDelay, a wait that would end after the context's deadline or
+// WithMaxElapsedTime, the last of WithMaxAttempts, or a retry the budget
+// refuses (WithRetryBudget) all end the call at once with the last
+// response. A cancelled context interrupts a
 // wait immediately.
 //
 // Shared cool-down: a 429 or 529 with a server delay makes every other
 // request through this layer to the same host and model wait until that
 // moment (WithoutCooldown turns it off).
 //
-// What it returns: the provider's final response unchanged — status,
-// headers, body — so an SDK builds its own typed error exactly as without
-// sluice. When the layer gives up on a retryable response it sets
-// x-should-retry: false on it, which both SDKs obey, so their own retries
-// (2 by default) do not multiply sluice's. When there is no response (all
-// attempts failed in transport, or a wait was cut), it returns a
-// *RetryError wrapping the cause; the SDKs retry such errors themselves
-// unless configured with option.WithMaxRetries(0).
+// What it returns: the provider's final response, unchanged but for
+// x-should-retry: false when the layer gave up on a retryable one; a
+// *RetryError when there is none (all attempts failed in transport, or a
+// wait was cut).
 //
 // Every discarded response body is drained (bounded) and closed. Each
 // attempt after the first carries its number in the request context for

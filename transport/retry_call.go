@@ -3,7 +3,6 @@ package transport
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -136,7 +135,7 @@ func (c *call) prepareRetry(n int, resp *http.Response, err error, v verdict) (*
 	if !c.replayable {
 		return stop(giveUpNotReplayable, 0)
 	}
-	d, source, fromServer := c.delay(resp, err, now)
+	d, source, fromServer := c.delay(resp, now)
 	if fromServer {
 		if d > t.cfg.maxServerDelay {
 			return stop(giveUpServerDelay, d)
@@ -211,7 +210,7 @@ func (c *call) waitBudget(from time.Time, d time.Duration) (time.Duration, bool)
 
 // delay returns the wait before the next attempt and where it came from;
 // fromServer is true when the server named it.
-func (c *call) delay(resp *http.Response, err error, now time.Time) (d time.Duration, source string, fromServer bool) {
+func (c *call) delay(resp *http.Response, now time.Time) (d time.Duration, source string, fromServer bool) {
 	if resp != nil {
 		if d, src, ok := serverDelay(resp.Header, now); ok {
 			if c.bo != nil {
@@ -219,12 +218,6 @@ func (c *call) delay(resp *http.Response, err error, now time.Time) (d time.Dura
 			}
 			return d, src, true
 		}
-	}
-	// A layer below (limiter, breaker) may say how long until it lets a
-	// request through.
-	var ra interface{ RetryAfter() time.Duration }
-	if err != nil && errors.As(err, &ra) && ra.RetryAfter() > 0 {
-		return ra.RetryAfter(), sourceCooldown, false
 	}
 	if c.bo == nil {
 		c.bo = c.t.newBackoff()

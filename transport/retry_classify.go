@@ -110,8 +110,7 @@ func isHardLimit(body []byte) bool {
 // retryableErr reports whether err, returned by the layers below with no
 // response, is worth another attempt. Connection refused/reset, EOF before
 // the headers and per-attempt timeouts are; a done caller context, and
-// certificate errors (which the next attempt would hit again) are not, nor
-// is an error that says so through a `Retryable() bool` method.
+// certificate errors (which the next attempt would hit again) are not.
 func retryableErr(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -121,15 +120,12 @@ func retryableErr(ctx context.Context, err error) bool {
 		hostname  x509.HostnameError
 		invalid   x509.CertificateInvalidError
 		verify    *tls.CertificateVerificationError
-		r         interface{ Retryable() bool }
 	)
 	switch {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify):
 		return false
 	case localRefusal(err):
 		return false // refused before the network: final (refusal.go)
-	case errors.As(err, &r):
-		return r.Retryable()
 	}
 	return true
 }

@@ -19,16 +19,10 @@ type Transport struct {
 	release []func()
 }
 
-// New builds the recommended stack over base, outermost first:
+// New builds the recommended stack over base, outermost first (the package
+// documentation explains the order):
 //
 //	Meter → Retry → Breaker → Limit → Attempt → base
-//
-// Meter sees each logical call once (its span, its duration, the usage that
-// is billed); Retry repeats attempts, each of which passes the Breaker (an
-// open breaker stops retries from reaching a failing API) and takes its own
-// quota from the limiter (a retry costs a request at the provider too);
-// Attempt records one span per physical HTTP request. docs/architecture.md
-// explains the order.
 //
 // New(nil) with no options is the default for the Anthropic and OpenAI APIs:
 // limits learned from the providers' rate-limit headers, retries that obey
@@ -40,17 +34,9 @@ type Transport struct {
 //
 // The same options configure every layer; WithoutMeter, WithoutRetry,
 // WithoutBreaker, WithoutLimiter and WithoutAttemptSpans turn one off.
-//
-// Wire it into anthropic-sdk-go or openai-go with
-//
-//	option.WithHTTPClient(&http.Client{Transport: transport.New(nil)}),
-//	option.WithMaxRetries(0),
-//
-// so that the SDK does not retry what sluice already retried. If the SDK's
-// retries are left on, the final responses sluice returns carry
-// x-should-retry: false, which both SDKs obey, so attempts do not multiply;
-// errors sluice returns without a response (a canceled wait, an open breaker
-// the call's deadline cannot wait for) are still retried by the SDK.
+// While the limiter is on, it keeps the cool-down after a 429 or 529, per
+// API key and model, and the retry layer keeps none of its own. The
+// package example shows how to wire the Transport into an SDK.
 func New(base http.RoundTripper, opts ...Option) *Transport {
 	if base == nil {
 		base = defaultBase()
