@@ -18,7 +18,7 @@ import (
 // breaker does not count it (it says nothing of the API). A call that is
 // still waiting for a breaker or a limiter slot is not refused: it waits,
 // within its deadline.
-func localRefusalX(err error) bool {
+func localRefusal(err error) bool {
 	if err == nil {
 		return false
 	}
@@ -27,4 +27,3 @@ func localRefusalX(err error) bool {
 		errors.Is(err, limiter.ErrQueueFull) || errors.Is(err, limiter.ErrWouldExceedDeadline) ||
 		errors.Is(err, limiter.ErrExceedsCapacity) || errors.Is(err, limiter.ErrClosed)
 }
-func localRefusal(err error) bool { return localRefusalX(err) }
