@@ -38,13 +38,14 @@ const (
 	// outage, and the server's Retry-After keeps them from hammering.
 	DefaultMaxAttempts = 8
 	// DefaultInitialBackoff and DefaultMaxBackoff bound the exponential
-	// backoff used when the server names no delay (529s often carry none).
-	// They are anthropic-sdk-go's and openai-go's own (0.5 s doubling to
-	// 8 s), so no wait of sluice's is longer than the SDK's longest: the
-	// attempts beyond the SDK's come no later than its would have. An
-	// outage is the breaker's to pace, not the backoff's.
+	// backoff used when the server names no delay (529s often carry none):
+	// 0.5 s doubling to 4 s, the steps anthropic-sdk-go and openai-go take
+	// before their fifth attempt (WithMaxRetries(4)), so sluice's first
+	// five attempts come no later than the SDK's, and those beyond them —
+	// where the SDK has given up — 2–4 s apart. An outage is the breaker's
+	// to pace, not the backoff's; the retry budget bounds the total.
 	DefaultInitialBackoff = 500 * time.Millisecond
-	DefaultMaxBackoff     = 8 * time.Second
+	DefaultMaxBackoff     = 4 * time.Second
 	// DefaultMaxElapsedTime bounds the time one call spends retrying.
 	DefaultMaxElapsedTime = 5 * time.Minute
 	// DefaultMaxServerDelay is the longest Retry-After the layer sleeps
