@@ -52,10 +52,16 @@ const (
 	// for; a longer one is returned to the caller at once (openai-go uses
 	// the same 2-minute cap).
 	DefaultMaxServerDelay = 2 * time.Minute
-	// DefaultRetryBudgetRatio and DefaultRetryBudgetMinPerSecond are
-	// Finagle's retry-budget defaults: retries may add 20% to the requests
-	// of the last 10 seconds, plus 10 retries per second.
-	DefaultRetryBudgetRatio        = 0.2
+	// DefaultRetryBudgetRatio and DefaultRetryBudgetMinPerSecond bound
+	// retries to one per call of the last 10 seconds, plus 10 per second:
+	// at most twice the load the calls alone make (the SDK with 4 retries
+	// may make five times). Finagle's 20 % is made for services where a
+	// fifth of requests failing means trouble; an LLM API answering a
+	// third of attempts 529 needs about one retry for every two calls,
+	// and a tighter budget held those retries back for seconds each,
+	// slowing a degradation the SDK rides through. An outage is the
+	// breaker's to stop.
+	DefaultRetryBudgetRatio        = 1.0
 	DefaultRetryBudgetMinPerSecond = 10
 	// DefaultMaxReplayBody is the largest request body the layer buffers
 	// to replay when the request has no GetBody: 32 MiB, the Anthropic
