@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -24,13 +25,12 @@ var budgets = []budget{
 	{"sluice-recording", "full stack, recording telemetry: ≤ 30 µs per call above bare", 30, 0},
 }
 
-// stubRows are BenchmarkOverheadStub's rows: those of BenchmarkOverhead,
-// with sluice-global after the full stacks.
-var stubRows = []struct{ name, what string }{
-	{"bare", "the stub alone (paired with another: the method's bias)"},
+// overheadSetups are BenchmarkOverhead's rows and what each measures, in
+// the order the report lists them; bare is described by each table.
+var overheadSetups = []struct{ name, what string }{
+	{"bare", ""},
 	{"sluice-noop", "`transport.New` full stack, OpenTelemetry no-op providers"},
 	{"sluice-recording", "`transport.New` full stack, OTel SDK: in-memory span exporter + metric ManualReader"},
-	{"sluice-global", "`transport.New` full stack, no telemetry options: OpenTelemetry's global providers, no SDK installed"},
 	{"layer-meter", "`transport.Meter` alone"},
 	{"layer-retry", "`transport.Retry` alone"},
 	{"layer-breaker", "`transport.Breaker` alone"},
@@ -39,6 +39,19 @@ var stubRows = []struct{ name, what string }{
 	{"retryablehttp", "go-retryablehttp v0.7.8 `RoundTripper` (defaults, no logger)"},
 	{"failsafehttp", "failsafe-go v0.9.8 `failsafehttp`: retry + breaker + smooth rate limiter"},
 }
+
+// setupRows returns overheadSetups with bare described as bareWhat and
+// extra rows inserted after the full stacks.
+func setupRows(bareWhat string, extra ...struct{ name, what string }) []struct{ name, what string } {
+	rows := append([]struct{ name, what string }(nil), overheadSetups...)
+	rows[0].what = bareWhat
+	return slices.Insert(rows, 3, extra...)
+}
+
+// stubRows are BenchmarkOverheadStub's rows: those of BenchmarkOverhead,
+// with sluice-global after the full stacks.
+var stubRows = setupRows("the stub alone (paired with another: the method's bias)",
+	struct{ name, what string }{"sluice-global", "`transport.New` full stack, no telemetry options: OpenTelemetry's global providers, no SDK installed"})
 
 // above is one BenchmarkOverheadStub row's medians over the rounds.
 type above struct {

@@ -53,18 +53,7 @@ func (r *report) writeLoopback(b *strings.Builder) {
 	b.WriteString("### Over loopback (information)\n\n")
 	b.WriteString("One non-streaming `POST /v1/messages` (1 KB request, 1 KB Anthropic JSON 200 with `anthropic-ratelimit-*` headers of a generous quota) on loopback, sequential calls, the server in the same process. Each row is measured **paired** against the bare transport: every iteration makes one call through a bare `http.Transport` of its own and one through the set-up, in alternating order, so the load of the moment hits both sides of each pair alike (a loopback call varies by tens of percent from one second to the next on a shared machine, more than most set-ups cost). *ns/call* is the median of the set-up's calls and *× bare* the median over the rounds of each round's own ratio of the two sides' medians; the `bare` row pairs two bare transports, so its ratio is the method's own bias. *CPU ns/call* is counted before the timed loop over ten alternating blocks of 100 calls of each side (getrusage around every call costs 3–4 µs in this process, a few percent of a call, and its own system time would count as the call's): the process's CPU time (user + system: client, in-process server and runtime), steadier than wall time when other processes take the cores, and its *× bare* too is the median over the rounds of each round's own ratio. *B/call* and *allocs/call* are counted over 500 calls of each side, the in-process server's allocations included. The rows run one after another in each round, and the rounds are repeated with the order rotated. These ratios are information, not targets.\n\n")
 	r.cmd(b, fileOverhead)
-	rows := []struct{ name, what string }{
-		{"bare", "`http.Transport` alone (paired with another: the method's bias)"},
-		{"sluice-noop", "`transport.New` full stack, OpenTelemetry no-op providers"},
-		{"sluice-recording", "`transport.New` full stack, OTel SDK: in-memory span exporter + metric ManualReader"},
-		{"layer-meter", "`transport.Meter` alone"},
-		{"layer-retry", "`transport.Retry` alone"},
-		{"layer-breaker", "`transport.Breaker` alone"},
-		{"layer-limit", "`transport.Limit` alone"},
-		{"layer-attempt", "`transport.Attempt` alone"},
-		{"retryablehttp", "go-retryablehttp v0.7.8 `RoundTripper` (defaults, no logger)"},
-		{"failsafehttp", "failsafe-go v0.9.8 `failsafehttp`: retry + breaker + smooth rate limiter"},
-	}
+	rows := setupRows("`http.Transport` alone (paired with another: the method's bias)")
 	// times returns a row's paired ratios to bare, wall and CPU time.
 	times := func(name string) (wall, cpu float64, ok bool) {
 		res := r.get(fileOverhead, "Overhead/"+name)
