@@ -60,5 +60,5 @@
 //		r.Cancel()
 //		return err
 //	}
-//	r.Settle(limiter.Usage{InputTokens: resp.In, OutputTokens: resp.Out})
+//	r.Settle(limiter.Spent{InputTokens: resp.In, OutputTokens: resp.Out})
 package limiter

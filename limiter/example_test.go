@@ -23,7 +23,7 @@ func Example() {
 	}
 	fmt.Println("reserved output tokens:", r.Cost()[limiter.OutputTokens])
 	// ... send the request; the provider reports its usage ...
-	_ = r.Settle(limiter.Usage{InputTokens: 480, OutputTokens: 200})
+	_ = r.Settle(limiter.Spent{InputTokens: 480, OutputTokens: 200})
 	// (What is used of a bucket moves with the clock as it refills; the
 	// limits and what is in flight do not.)
 	st := l.StatsFor("key/claude-sonnet-4-6")
@@ -36,7 +36,7 @@ func Example() {
 		Model: "claude-sonnet-4-6", InputBytes: 2000, MaxOutputTokens: 16000,
 	})
 	fmt.Println("max_tokens 16000, reserved output tokens:", r.Cost()[limiter.OutputTokens], err)
-	_ = r.Settle(limiter.Usage{InputTokens: 480, OutputTokens: 190})
+	_ = r.Settle(limiter.Spent{InputTokens: 480, OutputTokens: 190})
 
 	// OpenAI counts max_tokens at admission and refuses a request whose
 	// max_tokens exceed its tokens limit: that one fails at once.

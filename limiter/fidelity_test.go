@@ -22,14 +22,14 @@ func TestOutputEstimateLearnedNotMaxTokens(t *testing.T) {
 		if got := r.Cost()[limiter.OutputTokens]; got != 1024 {
 			t.Fatalf("first reservation's output %d, want the default 1024 (nothing learned)", got)
 		}
-		_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 30})
+		_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: 30})
 		for i := range 20 {
 			r = acquire(t, l, "k", req)
 			out := int64(30)
 			if i == 0 {
 				out = 3000 // one long answer among short ones
 			}
-			_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: out})
+			_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: out})
 		}
 		r = acquire(t, l, "k", req)
 		if got := r.Cost()[limiter.OutputTokens]; got != 30 {
@@ -43,7 +43,7 @@ func TestOutputEstimateLearnedNotMaxTokens(t *testing.T) {
 		r.Release()
 		// A response far longer than the estimate takes the bucket into debt.
 		r = acquire(t, l, "k", req)
-		_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 12000})
+		_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: 12000})
 		// 8000 less every answer settled (30, 3000, 19 of 30) or released
 		// (the estimates 30 and 20) and the 12000: -7650, no refill.
 		if rem := l.StatsFor("k").Remaining[limiter.OutputTokens]; rem != 8000-(30+3000+19*30+30+20+12000) {
@@ -66,12 +66,12 @@ func TestCachedPrefixNotReserved(t *testing.T) {
 		if got := r.Cost()[limiter.InputTokens]; got != 20400 {
 			t.Fatalf("first call reserved %d input tokens, want all 20400 (it writes the cache)", got)
 		}
-		_ = r.Settle(limiter.Usage{InputTokens: 20400, CacheWriteTokens: 20000})
+		_ = r.Settle(limiter.Spent{InputTokens: 20400, CacheWriteTokens: 20000})
 		r = acquire(t, l, "k", req)
 		if got := r.Cost()[limiter.InputTokens]; got != 400 {
 			t.Fatalf("second call reserved %d, want 400 (20000 cached)", got)
 		}
-		_ = r.Settle(limiter.Usage{InputTokens: 400, CacheReadTokens: 20000})
+		_ = r.Settle(limiter.Spent{InputTokens: 400, CacheReadTokens: 20000})
 
 		// A request sharing only the first breakpoint's prefix: its share.
 		r = acquire(t, l, "k", limiter.Request{Model: "m", InputTokens: 20400, Prefixes: []limiter.Prefix{prefixes[0], {Hash: 3, Bytes: 80000, TTL: 5 * time.Minute, Breakpoint: true}}})
@@ -87,7 +87,7 @@ func TestCachedPrefixNotReserved(t *testing.T) {
 		}
 		// The provider did not cache (say, the prefix was too short):
 		// forgotten at once.
-		_ = r.Settle(limiter.Usage{InputTokens: 20400})
+		_ = r.Settle(limiter.Spent{InputTokens: 20400})
 		r = acquire(t, l, "k", req)
 		if got := r.Cost()[limiter.InputTokens]; got != 20400 {
 			t.Fatalf("after an uncached answer reserved %d, want all 20400", got)
@@ -123,7 +123,7 @@ func TestDeadlineRefusesOnlyCertainWaits(t *testing.T) {
 		r.Release()
 		_, err = l.Acquire(ctx, "k", limiter.Request{InputTokens: 1})
 		var we *limiter.WaitError
-		if !errors.As(err, &we) || we.Reason != limiter.ReasonRequests {
+		if !errors.As(err, &we) || we.Reason != limiter.ReasonFor(limiter.Requests) {
 			t.Fatalf("fourth request within the minute: %v, want a requests WaitError", err)
 		}
 	})
@@ -145,7 +145,7 @@ func TestRoundedRemainingBand(t *testing.T) {
 			t.Helper()
 			r := acquire(t, l, key, limiter.Request{InputTokens: 100, MaxOutputTokens: 10})
 			_ = r.Observe(ctx, limiter.Observation{limiter.InputTokens: {Limit: 30000, Remaining: remaining, HasRemaining: true, Rounding: rounding}})
-			_ = r.Settle(limiter.Usage{InputTokens: 100, OutputTokens: 10})
+			_ = r.Settle(limiter.Spent{InputTokens: 100, OutputTokens: 10})
 		}
 		level := func(key string) float64 { return l.StatsFor(key).Remaining[limiter.InputTokens] }
 		observe("k", 312, 0)

@@ -34,34 +34,33 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// Reason says why an acquire waited.
+// Reason says why an acquire waited: a bucket of one Kind (ReasonFor),
+// the concurrency cap or a cool-down. Its value is the name telemetry
+// shows.
 type Reason string
 
-// Wait reasons, as reported by Reservation.Waited and in telemetry.
+// The wait reasons that are not a bucket's.
 const (
-	ReasonNone         Reason = ""
-	ReasonRequests     Reason = "requests"
-	ReasonInputTokens  Reason = "input_tokens"
-	ReasonOutputTokens Reason = "output_tokens"
-	ReasonTokens       Reason = "tokens"
-	ReasonConcurrency  Reason = "concurrency"
-	ReasonCooldown     Reason = "cooldown"
+	ReasonNone        Reason = "" // it did not wait
+	ReasonConcurrency Reason = "concurrency"
+	ReasonCooldown    Reason = "cooldown"
 )
+
+// ReasonFor returns the wait reason of a bucket kind: its name,
+// "requests", "input_tokens", "output_tokens" or "tokens".
+func ReasonFor(k Kind) Reason {
+	return Reason(k.String())
+}
 
 // tokens reports whether r is a token bucket's: a wait computed from
 // estimates, not counts.
 func (r Reason) tokens() bool {
-	return r == ReasonInputTokens || r == ReasonOutputTokens || r == ReasonTokens
+	return r == ReasonFor(InputTokens) || r == ReasonFor(OutputTokens) || r == ReasonFor(Tokens)
 }
 
 // waitReasons lists every reason an acquire may wait for; a Reservation
 // keeps its waits by index in it.
-var waitReasons = [...]Reason{ReasonRequests, ReasonInputTokens, ReasonOutputTokens, ReasonTokens, ReasonConcurrency, ReasonCooldown}
-
-// ReasonFor returns the wait reason of a bucket kind.
-func ReasonFor(k Kind) Reason {
-	return Reason(k.String())
-}
+var waitReasons = [...]Reason{ReasonFor(Requests), ReasonFor(InputTokens), ReasonFor(OutputTokens), ReasonFor(Tokens), ReasonConcurrency, ReasonCooldown}
 
 // Cost is an amount per kind: what a request reserves, or a settlement's
 // signed correction.

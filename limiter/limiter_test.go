@@ -43,7 +43,7 @@ func TestRequestsPerWindowPaces(t *testing.T) {
 		waited, reason := r.Waited()
 		r.Release()
 		// One request refills in window/limit = 50ms.
-		if reason != limiter.ReasonRequests || waited.Round(time.Microsecond) != 50*time.Millisecond {
+		if reason != limiter.ReasonFor(limiter.Requests) || waited.Round(time.Microsecond) != 50*time.Millisecond {
 			t.Fatalf("11th acquire waited %v for %q; want 50ms for requests", waited, reason)
 		}
 	})
@@ -74,7 +74,7 @@ func TestOversizeEstimateAdmittedWhenBucketFull(t *testing.T) {
 		r.Release()
 		start := time.Now()
 		big := acquire(t, l, "k", limiter.Request{InputTokens: 1500})
-		if waited, reason := big.Waited(); reason != limiter.ReasonInputTokens || waited != 100*time.Millisecond {
+		if waited, reason := big.Waited(); reason != limiter.ReasonFor(limiter.InputTokens) || waited != 100*time.Millisecond {
 			t.Fatalf("oversized request waited %v for %q; want 100ms for input_tokens (the bucket to refill)", waited, reason)
 		}
 		big.Release()
@@ -100,7 +100,7 @@ func TestSettleCorrectsEstimate(t *testing.T) {
 			t.Fatalf("output remaining after reserving 800 = %v, want 200", got)
 		}
 		estIn := r.Cost()[limiter.InputTokens]
-		if err := r.Settle(limiter.Usage{InputTokens: 2 * estIn, OutputTokens: 100}); err != nil {
+		if err := r.Settle(limiter.Spent{InputTokens: 2 * estIn, OutputTokens: 100}); err != nil {
 			t.Fatal(err)
 		}
 		st = l.StatsFor("k")
@@ -227,7 +227,7 @@ func TestDeadlineAwareAdmission(t *testing.T) {
 		if !errors.As(err, &we) || !errors.Is(err, limiter.ErrWouldExceedDeadline) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want *WaitError", err)
 		}
-		if we.Reason != limiter.ReasonRequests || we.Wait.Round(time.Microsecond) != time.Hour || we.Left != time.Second {
+		if we.Reason != limiter.ReasonFor(limiter.Requests) || we.Wait.Round(time.Microsecond) != time.Hour || we.Left != time.Second {
 			t.Fatalf("WaitError = %+v, want a requests wait of 1h with 1s left", we)
 		}
 		if el := time.Since(start); el != 0 {
@@ -369,8 +369,8 @@ func TestAIMDShrinksOnThrottle(t *testing.T) {
 			t.Fatalf("cap after two throttles = %d, want 10*0.5*0.5 = 2", got)
 		}
 		a, b := acquire(t, l, "k", limiter.Request{}), acquire(t, l, "k", limiter.Request{})
-		a.Settle(limiter.Usage{})
-		b.Settle(limiter.Usage{})
+		a.Settle(limiter.Spent{})
+		b.Settle(limiter.Spent{})
 		if got := l.StatsFor("k").ConcurrencyLimit; got != 3 {
 			t.Fatalf("cap after a success at the cap = %d, want 3", got)
 		}

@@ -63,8 +63,8 @@ func (r *Reservation) Observe(ctx context.Context, o Observation) error {
 	return r.l.observe(ctx, r.ks, r, &o)
 }
 
-// Usage is what a request really spent, as the provider reported it.
-type Usage struct {
+// Spent is what a request really spent, as the provider reported it.
+type Spent struct {
 	// InputTokens are the input tokens the provider counts against its
 	// input limit (for Anthropic: input_tokens + cache_creation_input_tokens;
 	// cache reads do not count towards ITPM).
@@ -118,7 +118,7 @@ func (r *Reservation) addWait(reason Reason, d time.Duration) {
 // be, as the provider does — releases its slot, and learns from the usage:
 // the model's input estimate, the key's output estimate and which of the
 // request's prompt prefixes the provider now holds cached.
-func (r *Reservation) Settle(u Usage) error {
+func (r *Reservation) Settle(u Spent) error {
 	if !r.ended.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -155,7 +155,7 @@ func (r *Reservation) Settle(u Usage) error {
 
 // learn records what u says about the key's outputs and cached prefixes,
 // and returns r.pending, which ks.mu guards.
-func (r *Reservation) learn(u Usage) bool {
+func (r *Reservation) learn(u Spent) bool {
 	ks := r.ks
 	ks.mu.Lock()
 	defer ks.mu.Unlock()

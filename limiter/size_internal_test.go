@@ -30,7 +30,7 @@ func TestHotPathAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = r.Observe(ctx, o)
-		_ = r.Settle(Usage{InputTokens: 900, OutputTokens: 200})
+		_ = r.Settle(Spent{InputTokens: 900, OutputTokens: 200})
 	})
 	if n > 1 {
 		t.Fatalf("%.1f allocations per acquire, observe and settle; want 1 (the Reservation)", n)

@@ -20,11 +20,15 @@ import (
 // body it discards). A nil next means http.DefaultTransport. With both
 // providers explicitly no-op (telemetry.Providers.Disabled) there is nothing
 // to record, and Attempt returns next itself.
-func Attempt(next http.RoundTripper, opts ...Option) http.RoundTripper {
+func Attempt(next http.RoundTripper, opts ...LayerOption) http.RoundTripper {
+	return newAttempt(next, newConfig(opts))
+}
+
+// newAttempt is the attempt layer over next, for Attempt and New.
+func newAttempt(next http.RoundTripper, c *config) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c := newConfig(opts)
 	if c.tel.Disabled() {
 		return next
 	}

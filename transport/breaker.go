@@ -20,7 +20,7 @@ import (
 
 // Breaker returns a circuit-breaker layer over next (http.DefaultTransport
 // when nil), one github.com/sony/gobreaker/v2 two-step breaker per key
-// (WithBreakerKey; default host + model), created on demand.
+// (BreakerSettings.Key; default host + model), created on demand.
 //
 // What counts: a 5xx response (529 included) or a transport error is a
 // failure; any other response, 429 included — quota is the limiter's and
@@ -37,15 +37,21 @@ import (
 // first calls become half-open probes (BreakerSettings.Probes); if they
 // succeed the breaker closes and the waiting calls proceed, if one fails it
 // opens for another break. A call whose deadline ends before the next probe
-// is due — and, with WithFailFast, every call — returns at once with a
-// *BreakerOpenError. Each state change adds a span event to the call that
+// is due — and, with BreakerSettings.FailFast, every call — returns at once
+// with a *BreakerOpenError. Each state change adds a span event to the call that
 // caused it, counts in sluice.breaker.transitions and logs a slog record.
-func Breaker(next http.RoundTripper, opts ...Option) http.RoundTripper {
+func Breaker(next http.RoundTripper, s BreakerSettings, opts ...LayerOption) http.RoundTripper {
+	c := newConfig(opts)
+	c.breaker = s
+	return newBreaker(next, c)
+}
+
+// newBreaker is the breaker layer over next, for Breaker and New.
+func newBreaker(next http.RoundTripper, c *config) *breakerTransport {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c := newConfig(opts)
-	b := &breakerTransport{next: next, cfg: c.breaker, log: c.logger, entries: map[string]*breakerEntry{},
+	b := &breakerTransport{next: next, cfg: c.breaker.withDefaults(), log: c.logger, entries: map[string]*breakerEntry{},
 		byHostModel: readmostly.New[hostModel, *breakerEntry](maxBreakerIndex)}
 	b.ins = newBreakerInstruments(c.tel.Meter(), b)
 	return b
@@ -53,7 +59,7 @@ func Breaker(next http.RoundTripper, opts ...Option) http.RoundTripper {
 
 type breakerTransport struct {
 	next http.RoundTripper
-	cfg  breakerConfig
+	cfg  BreakerSettings // with defaults
 	log  *slog.Logger
 	ins  breakerInstruments
 
@@ -77,7 +83,7 @@ type breakerEntry struct {
 	state   gobreaker.State
 	retryAt time.Time     // when an open breaker turns half-open
 	changed chan struct{} // closed and replaced whenever waiters should look again
-	publish time.Time     // an open verdict to share (WithSharedBreaker), zero: none
+	publish time.Time     // an open verdict to share (BreakerSettings.Shared), zero: none
 	// run counts the current run of consecutive failed attempts, and runAt
 	// is when its earliest one was sent (zero: no run). sluice keeps the
 	// run itself because gobreaker's ConsecutiveFailures only counts
@@ -90,7 +96,7 @@ type breakerEntry struct {
 	reopens int
 
 	// users counts the calls between entry and the end of their RoundTrip
-	// (waiting, probing or in flight), with WithBreakerKey; used and idle
+	// (waiting, probing or in flight), with BreakerSettings.Key; used and idle
 	// are the pruning sweep's, guarded by the transport's mu.
 	users atomic.Int32
 	used  bool
@@ -98,7 +104,7 @@ type breakerEntry struct {
 }
 
 // entry returns the breaker of key, made on demand. A user call (with
-// WithBreakerKey) counts as one of its users until it ends (pruning).
+// BreakerSettings.Key) counts as one of its users until it ends (pruning).
 func (b *breakerTransport) entry(key string, user bool) *breakerEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -116,7 +122,7 @@ func (b *breakerTransport) entry(key string, user bool) *breakerEntry {
 }
 
 func (b *breakerTransport) newEntry(key string) *breakerEntry {
-	s := b.cfg.settings
+	s := b.cfg
 	e := &breakerEntry{key: key, changed: make(chan struct{})}
 	e.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:         key,
@@ -199,7 +205,7 @@ func (e *breakerEntry) fresh(sent time.Time, outcome error) error {
 func (b *breakerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	e := b.entryOf(req)
-	if b.cfg.key != nil {
+	if b.cfg.Key != nil {
 		defer e.users.Add(-1)
 	}
 	done, err := b.admit(ctx, e)
@@ -237,7 +243,7 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 		if err == nil {
 			return done, nil
 		}
-		if b.cfg.failFast {
+		if b.cfg.FailFast {
 			return nil, b.refuse(ctx, e, retryAt, "fail_fast", nil)
 		}
 		if dl, ok := ctx.Deadline(); ok && state != gobreaker.StateClosed && dl.Before(retryAt) {
@@ -301,7 +307,7 @@ func (b *breakerTransport) stateChanged(e *breakerEntry, from, to gobreaker.Stat
 		if from == gobreaker.StateHalfOpen {
 			e.reopens++ // a probe failed: the outage goes on
 		}
-		e.retryAt = time.Now().Add(b.cfg.settings.breakFor(e.reopens))
+		e.retryAt = time.Now().Add(b.cfg.breakFor(e.reopens))
 		e.publish = e.retryAt
 	case gobreaker.StateClosed:
 		e.reopens = 0

@@ -29,13 +29,13 @@ func breakerBenchRoundTrips(b *testing.B, rt http.RoundTripper) {
 }
 
 // BenchmarkBreaker is the cost per call of a closed breaker, keyed by host
-// and model or by a WithBreakerKey function. With no meter above it to
+// and model or by a BreakerSettings.Key function. With no meter above it to
 // share the request's fields, either key reads them from a copy of the
 // 2 KB body.
 func BenchmarkBreaker(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { breakerBenchRoundTrips(b, breakerFixedRT{}) })
-	b.Run("breaker", func(b *testing.B) { breakerBenchRoundTrips(b, Breaker(breakerFixedRT{})) })
+	b.Run("breaker", func(b *testing.B) { breakerBenchRoundTrips(b, Breaker(breakerFixedRT{}, BreakerSettings{})) })
 	b.Run("breaker-host-key", func(b *testing.B) {
-		breakerBenchRoundTrips(b, Breaker(breakerFixedRT{}, WithBreakerKey(func(r *http.Request, _ RequestFields) string { return r.URL.Host })))
+		breakerBenchRoundTrips(b, Breaker(breakerFixedRT{}, BreakerSettings{Key: func(r *http.Request, _ RequestFields) string { return r.URL.Host }}))
 	})
 }

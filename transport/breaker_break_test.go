@@ -46,8 +46,8 @@ func TestBreakerProbesAfterGrowingBreaks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		api := &downUntil{start: start, up: start.Add(20 * time.Second)}
-		rt := Breaker(api)
-		n := DefaultBreakerConsecutiveFailures
+		rt := Breaker(api, BreakerSettings{})
+		n := defaultBreakerConsecutiveFailures
 		for range n {
 			if code, err := breakerProbeCall(rt); err != nil || code != 529 {
 				t.Fatalf("call before the trip: %d, %v; want a 529", code, err)
@@ -85,7 +85,7 @@ func TestBreakerInFlightFailuresDoNotProbe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		api := &downUntil{start: start, up: start.Add(1500 * time.Millisecond), latency: 10 * time.Millisecond}
-		rt := Breaker(api)
+		rt := Breaker(api, BreakerSettings{})
 		var wg sync.WaitGroup
 		for range 20 {
 			wg.Go(func() {

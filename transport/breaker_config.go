@@ -45,17 +45,38 @@ type BreakerSettings struct {
 	// Probes is how many calls a half-open breaker lets through; that
 	// many successes close it, one failure opens it again. Default 1.
 	Probes uint32
+
+	// FailFast makes every call an open breaker refuses return a
+	// *BreakerOpenError at once, instead of waiting for the breaker to let
+	// traffic through again.
+	FailFast bool
+	// Key groups calls into breakers: calls with the same key share one.
+	// Default: the request's host and the model its body names, so one
+	// overloaded model does not stop the others. Key is handed the body's
+	// fields, read once per call, as LimitSettings.Key is; it must not
+	// consume r.Body and must not return secrets: the key is recorded in
+	// telemetry as sluice.key.
+	Key func(r *http.Request, body RequestFields) string
+	// Shared, when set, shares the breakers' open verdicts between
+	// processes (see BreakerVerdicts): a breaker that opens publishes its
+	// retry time, and a call whose key another process has opened waits
+	// for that time — or, with FailFast or a deadline that ends first, is
+	// refused with a *BreakerOpenError — before the local breaker is
+	// asked. At the end of the verdict the calls go ahead; the process
+	// whose breaker opened sends the probe, and a failed probe publishes a
+	// new verdict. Default nil: verdicts stay in the process.
+	Shared BreakerVerdicts
 }
 
 // Default breaker settings.
 const (
-	DefaultBreakerConsecutiveFailures = 10
-	DefaultBreakerFailureRatio        = 0.9
-	DefaultBreakerMinRequests         = 10
-	DefaultBreakerWindow              = 10 * time.Second
-	DefaultBreakerBreak               = time.Second
-	DefaultBreakerMaxBreak            = 10 * time.Second
-	DefaultBreakerProbes              = 1
+	defaultBreakerConsecutiveFailures = 10
+	defaultBreakerFailureRatio        = 0.9
+	defaultBreakerMinRequests         = 10
+	defaultBreakerWindow              = 10 * time.Second
+	defaultBreakerBreak               = time.Second
+	defaultBreakerMaxBreak            = 10 * time.Second
+	defaultBreakerProbes              = 1
 )
 
 // PollyBreakerSettings returns the trip rule of Polly's standard
@@ -83,66 +104,27 @@ func (s BreakerSettings) breakFor(reopens int) time.Duration {
 
 func (s BreakerSettings) withDefaults() BreakerSettings {
 	if s.ConsecutiveFailures == 0 {
-		s.ConsecutiveFailures = DefaultBreakerConsecutiveFailures
+		s.ConsecutiveFailures = defaultBreakerConsecutiveFailures
 	}
 	if s.FailureRatio <= 0 {
-		s.FailureRatio = DefaultBreakerFailureRatio
+		s.FailureRatio = defaultBreakerFailureRatio
 	}
 	s.FailureRatio = min(s.FailureRatio, 1)
 	if s.MinRequests == 0 {
-		s.MinRequests = DefaultBreakerMinRequests
+		s.MinRequests = defaultBreakerMinRequests
 	}
 	if s.Window <= 0 {
-		s.Window = DefaultBreakerWindow
+		s.Window = defaultBreakerWindow
 	}
 	if s.Break <= 0 {
-		s.Break = DefaultBreakerBreak
+		s.Break = defaultBreakerBreak
 	}
 	if s.MaxBreak == 0 {
-		s.MaxBreak = DefaultBreakerMaxBreak
+		s.MaxBreak = defaultBreakerMaxBreak
 	}
 	s.MaxBreak = max(s.MaxBreak, s.Break)
 	if s.Probes == 0 {
-		s.Probes = DefaultBreakerProbes
+		s.Probes = defaultBreakerProbes
 	}
 	return s
-}
-
-// breakerConfig holds the settings of the breaker layer.
-type breakerConfig struct {
-	settings BreakerSettings
-	failFast bool
-	shared   BreakerVerdicts                           // fleet-wide open-until verdicts; nil: local only
-	key      func(*http.Request, RequestFields) string // nil: host and model (hostModel)
-}
-
-func defaultBreakerConfig() breakerConfig {
-	return breakerConfig{settings: BreakerSettings{}.withDefaults()}
-}
-
-// WithBreakerSettings sets the breaker's trip rule, window, break and
-// probes; zero fields keep their defaults.
-func WithBreakerSettings(s BreakerSettings) Option {
-	return func(c *config) { c.breaker.settings = s.withDefaults() }
-}
-
-// WithFailFast makes every call an open breaker refuses return a
-// *BreakerOpenError at once, instead of waiting for the breaker to let
-// traffic through again.
-func WithFailFast() Option {
-	return func(c *config) { c.breaker.failFast = true }
-}
-
-// WithBreakerKey sets how calls are grouped into breakers: calls with the
-// same key share one. The default is the request's host and the model its
-// body names, so one overloaded model does not stop the others. f is
-// handed the body's fields, read once per call, as a WithLimitKey function
-// is; it must not consume req.Body and must not return secrets: the key is
-// recorded in telemetry as sluice.key.
-func WithBreakerKey(f func(r *http.Request, body RequestFields) string) Option {
-	return func(c *config) {
-		if f != nil {
-			c.breaker.key = f
-		}
-	}
 }

@@ -15,7 +15,7 @@ var ErrBreakerOpen = errors.New("sluice: circuit breaker open")
 // waiting because its context ended, that context's error. Through an SDK
 // it arrives inside a *url.Error; errors.As finds it.
 type BreakerOpenError struct {
-	// Key names the breaker (see WithBreakerKey).
+	// Key names the breaker (see BreakerSettings.Key).
 	Key string
 	// RetryAt is when the breaker lets its next probe through; in the
 	// past while a probe is already in flight.

@@ -12,7 +12,7 @@ import (
 	"github.com/sluicehq/sluice/transport"
 )
 
-// An overloaded API trips the breaker; with WithFailFast the next call is
+// An overloaded API trips the breaker; with BreakerSettings.FailFast the next call is
 // refused at once, without reaching the network.
 func ExampleBreaker() {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -21,8 +21,7 @@ func ExampleBreaker() {
 	defer api.Close()
 
 	client := &http.Client{Transport: transport.Breaker(api.Client().Transport,
-		transport.WithBreakerSettings(transport.BreakerSettings{MinRequests: 3, Break: 5 * time.Second}),
-		transport.WithFailFast())}
+		transport.BreakerSettings{MinRequests: 3, Break: 5 * time.Second, FailFast: true})}
 	post := func() error {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, api.URL+"/v1/messages",
 			strings.NewReader(`{"model":"claude-x","max_tokens":10,"messages":[]}`))

@@ -20,7 +20,7 @@ func (k hostModel) key() string {
 }
 
 // maxBreakerIndex bounds the index by host and model; past it, entries
-// are found by their string key as with WithBreakerKey.
+// are found by their string key as with BreakerSettings.Key.
 const maxBreakerIndex = 1024
 
 // entryOf returns the breaker of req. With the default key the entry is
@@ -28,8 +28,8 @@ const maxBreakerIndex = 1024
 // every attempt was an allocation and a second hash of the same bytes, and
 // the lock around the entries map a point every call went through.
 func (b *breakerTransport) entryOf(req *http.Request) *breakerEntry {
-	if b.cfg.key != nil {
-		return b.entry(b.cfg.key(req, exportFields(requestFields(req))), true)
+	if b.cfg.Key != nil {
+		return b.entry(b.cfg.Key(req, exportFields(requestFields(req))), true)
 	}
 	hm := hostModelOf(req)
 	return b.byHostModel.Get(hm, func() *breakerEntry { return b.entry(hm.key(), false) })

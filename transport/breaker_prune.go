@@ -6,7 +6,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// Pruning. With WithBreakerKey a key can name a tenant, a user or a
+// Pruning. With BreakerSettings.Key a key can name a tenant, a user or a
 // session: breakers then come and go, and keeping every one ever made
 // would grow without bound. A breaker that is closed, has no call waiting
 // or in flight, and has not been asked for by a call for two sweeps (a
@@ -24,14 +24,14 @@ const pruneEvery = 64
 // maybePrune sweeps the breakers when a window has passed since the last
 // sweep; b.mu is held.
 func (b *breakerTransport) maybePrune() {
-	if b.cfg.key == nil {
+	if b.cfg.Key == nil {
 		return
 	}
 	if b.lookups++; b.lookups%pruneEvery != 0 {
 		return
 	}
 	now := time.Now()
-	if now.Sub(b.swept) < b.cfg.settings.Window {
+	if now.Sub(b.swept) < b.cfg.Window {
 		return
 	}
 	b.swept = now

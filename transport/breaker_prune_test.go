@@ -42,9 +42,9 @@ func testIdleBreakersArePruned(t *testing.T) {
 	srv := newBreakerServer(t)
 	hold := &holdTenant{next: srv.Transport(t), tenant: "busy", held: make(chan struct{}), release: make(chan struct{})}
 	window := 100 * time.Millisecond
-	rt := Breaker(hold, WithFailFast(),
-		WithBreakerKey(func(r *http.Request, _ RequestFields) string { return r.Header.Get("X-Tenant") }),
-		WithBreakerSettings(BreakerSettings{FailureRatio: 0.5, MinRequests: 2, Window: window, Break: time.Minute}))
+	rt := Breaker(hold, BreakerSettings{FailureRatio: 0.5, MinRequests: 2, Window: window, Break: time.Minute,
+		FailFast: true,
+		Key:      func(r *http.Request, _ RequestFields) string { return r.Header.Get("X-Tenant") }})
 	b := rt.(*breakerTransport)
 	call := func(tenant string) (int, error) {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(`{"model":"m"}`))

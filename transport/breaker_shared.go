@@ -24,28 +24,17 @@ type BreakerVerdicts interface {
 	Open(ctx context.Context, key string, until time.Time) error
 }
 
-// WithSharedBreaker makes the breaker layer share its open verdicts through
-// v (see BreakerVerdicts): a breaker that opens publishes its retry time,
-// and a call whose key another process has opened waits for that time — or,
-// with WithFailFast or a deadline that ends first, is refused with a
-// *BreakerOpenError — before the local breaker is asked. At the end of the
-// verdict the calls go ahead; the process whose breaker opened sends the
-// probe, and a failed probe publishes a new verdict.
-func WithSharedBreaker(v BreakerVerdicts) Option {
-	return func(c *config) { c.breaker.shared = v }
-}
-
 // awaitShared holds a call while the fleet's verdict for e's key is open.
 func (b *breakerTransport) awaitShared(ctx context.Context, e *breakerEntry) error {
-	if b.cfg.shared == nil {
+	if b.cfg.Shared == nil {
 		return nil
 	}
 	for {
-		until, err := b.cfg.shared.OpenUntil(ctx, e.key)
+		until, err := b.cfg.Shared.OpenUntil(ctx, e.key)
 		if err != nil || !time.Now().Before(until) {
 			return nil // no verdict, or Redis trouble: the local breaker decides
 		}
-		if b.cfg.failFast {
+		if b.cfg.FailFast {
 			return b.refuse(ctx, e, until, "fail_fast", nil)
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
@@ -63,7 +52,7 @@ func (b *breakerTransport) awaitShared(ctx context.Context, e *breakerEntry) err
 
 // publishShared shares a verdict the call's outcome just produced.
 func (b *breakerTransport) publishShared(ctx context.Context, e *breakerEntry) {
-	if b.cfg.shared == nil {
+	if b.cfg.Shared == nil {
 		return
 	}
 	e.mu.Lock()
@@ -71,6 +60,6 @@ func (b *breakerTransport) publishShared(ctx context.Context, e *breakerEntry) {
 	e.publish = time.Time{}
 	e.mu.Unlock()
 	if !until.IsZero() {
-		_ = b.cfg.shared.Open(context.WithoutCancel(ctx), e.key, until)
+		_ = b.cfg.Shared.Open(context.WithoutCancel(ctx), e.key, until)
 	}
 }

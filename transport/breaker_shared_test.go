@@ -64,10 +64,12 @@ func TestSharedBreakerVerdictCrossesTransports(t *testing.T) {
 		}))
 		base := srv.Transport(t)
 		v := &memVerdicts{until: map[string]time.Time{}}
-		settings := WithBreakerSettings(BreakerSettings{MinRequests: 2, FailureRatio: 0.5, Break: 400 * time.Millisecond})
-		a := Breaker(base, settings, WithSharedBreaker(v))
-		bFast := Breaker(base, settings, WithSharedBreaker(v), WithFailFast())
-		b := Breaker(base, settings, WithSharedBreaker(v))
+		settings := BreakerSettings{MinRequests: 2, FailureRatio: 0.5, Break: 400 * time.Millisecond, Shared: v}
+		fast := settings
+		fast.FailFast = true
+		a := Breaker(base, settings)
+		bFast := Breaker(base, fast)
+		b := Breaker(base, settings)
 		ctx := context.Background()
 
 		for range 2 {

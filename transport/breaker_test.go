@@ -59,6 +59,9 @@ func breakerCall(ctx context.Context, rt http.RoundTripper, url, model string) (
 
 var testBreaker = BreakerSettings{FailureRatio: 0.5, MinRequests: 4, Window: time.Minute, Break: 150 * time.Millisecond}
 
+// testFailFast is testBreaker with FailFast.
+var testFailFast = func() BreakerSettings { s := testBreaker; s.FailFast = true; return s }()
+
 func TestBreakerCountsWhatItShould(t *testing.T) {
 	tests := []struct {
 		status   int
@@ -73,7 +76,7 @@ func TestBreakerCountsWhatItShould(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv := newBreakerServer(t)
 				srv.status.Store(int64(tt.status))
-				rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+				rt := Breaker(srv.Transport(t), testFailFast)
 				for range 6 {
 					breakerCall(context.Background(), rt, srv.URL, "m")
 				}
@@ -89,7 +92,7 @@ func TestBreakerCountsWhatItShould(t *testing.T) {
 func TestBreakerTransportErrorsTrip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newBreakerServer(t)
-		rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+		rt := Breaker(srv.Transport(t), testFailFast)
 		srv.Close() // connection refused from now on
 		for range 4 {
 			if _, err := breakerCall(context.Background(), rt, srv.URL, "m"); err == nil || errors.Is(err, ErrBreakerOpen) {
@@ -110,7 +113,7 @@ func TestBreakerCanceledCallsDoNotCount(t *testing.T) {
 			_, _ = io.Copy(io.Discard, r.Body) // lets the server notice the client going away
 			<-r.Context().Done()
 		}))
-		rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+		rt := Breaker(srv.Transport(t), testFailFast)
 		for range 6 {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			start := time.Now()
@@ -131,7 +134,7 @@ func TestBreakerKeysAreIndependent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newBreakerServer(t)
 		srv.status.Store(529)
-		rt := Breaker(srv.Transport(t), WithBreakerSettings(testBreaker), WithFailFast())
+		rt := Breaker(srv.Transport(t), testFailFast)
 		for range 4 {
 			breakerCall(context.Background(), rt, srv.URL, "overloaded")
 		}
@@ -167,7 +170,7 @@ func testBreakerOutageStory(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&breakerLockedWriter{w: &logs, mu: &logMu}, nil))
 	settings := testBreaker
 	settings.Break = 300 * time.Millisecond
-	rt := Breaker(srv.Transport(t), WithBreakerSettings(settings), WithLogger(logger),
+	rt := Breaker(srv.Transport(t), settings, WithLogger(logger),
 		WithTelemetry(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp)))
 
 	srv.status.Store(529)
@@ -316,7 +319,7 @@ func TestBreakerCanceledWaitReportsCause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newBreakerServer(t)
 		srv.status.Store(529)
-		rt := Breaker(srv.Transport(t), WithBreakerSettings(BreakerSettings{FailureRatio: 1, MinRequests: 1, Break: time.Hour}))
+		rt := Breaker(srv.Transport(t), BreakerSettings{FailureRatio: 1, MinRequests: 1, Break: time.Hour})
 		breakerCall(context.Background(), rt, srv.URL, "m")
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(20*time.Millisecond, cancel)

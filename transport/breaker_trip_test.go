@@ -13,16 +13,18 @@ import (
 func TestBreakerTripsOnConsecutiveFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		opts     []Option
+		settings BreakerSettings
 		openedAt int // the call that is refused first, 0: none of 20
 	}{
-		{"default", nil, DefaultBreakerConsecutiveFailures + 1},
-		{"polly", []Option{WithBreakerSettings(PollyBreakerSettings())}, 0},
-		{"ratio only", []Option{WithBreakerSettings(BreakerSettings{ConsecutiveFailures: -1, MinRequests: 10})}, 11},
+		{"default", BreakerSettings{}, defaultBreakerConsecutiveFailures + 1},
+		{"polly", PollyBreakerSettings(), 0},
+		{"ratio only", BreakerSettings{ConsecutiveFailures: -1, MinRequests: 10}, 11},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := &stubRT{status: 529}
-			rt := Breaker(stub, append([]Option{WithFailFast()}, tc.opts...)...)
+			s := tc.settings
+			s.FailFast = true
+			rt := Breaker(stub, s)
 			got := 0
 			for i := 1; i <= 20 && got == 0; i++ {
 				if _, err := breakerCall(context.Background(), rt, "http://api.test", "m"); errors.Is(err, ErrBreakerOpen) {

@@ -13,7 +13,7 @@ import (
 // the limit layer (into its limiter, per API key and model) and the retry
 // layer's own cool-down (per host and model) both apply it. A 429 or 529
 // whose server delay (retry-after-ms, Retry-After) is positive and at most
-// maxDelay (WithMaxServerDelay: a longer one is a hard limit or a hostile
+// maxDelay (RetrySettings.MaxServerDelay: a longer one is a hard limit or a hostile
 // header, and must not shut the key for years) cools its key down until now
 // plus that delay. status is what the response counts as: its own status,
 // or the 429 or 529 the retry layer reads from a stream whose first event
@@ -45,14 +45,14 @@ func (k cooldownKey) String() string { return k.host + " " + k.model }
 var cooldownPolicy = limiter.Policy{Window: time.Minute}
 
 // cooldown is the retry layer's shared cool-down, for a retry layer with no
-// limit layer beneath it (Retry alone, or New with WithoutLimiter): when an
+// limit layer beneath it (Retry alone, or New with WithoutLimit): when an
 // attempt's response starts a cool-down (cooldownUntil), every other
 // request through the same layer to the same key waits until that moment
 // instead of learning about the limit by hitting it again. The cool-downs
 // are kept by the limiter's own implementation, an in-process
 // limiter.MemoryStore (Store.Cooldown: extend, never shorten), under the
 // host and model instead of the API key and model; transport.New, whose
-// limiter keeps them, turns this one off (WithoutCooldown).
+// limiter keeps them, turns this one off.
 //
 // latest is when the latest cool-down set ends (Unix ns), 0 once all have
 // ended, so that the common case — no cool-down anywhere — costs one atomic

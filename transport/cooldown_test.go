@@ -19,7 +19,7 @@ import (
 func TestRetryCooldownHoldsOtherRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newRetryPipeServer(t, retryRateLimited("1500"), retryOK)
-		c, _ := srv.client(t, WithServerDelayJitter(0, 0))
+		c, _ := srv.client(t, RetrySettings{ServerDelayJitter: -1})
 		rt := c.Transport.(*retryTransport)
 
 		first := make(chan error, 1)
@@ -79,7 +79,7 @@ func TestRetryCooldownHoldsOtherRequests(t *testing.T) {
 func TestCooldownDeadlineTooSoon(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newRetryPipeServer(t, retryRateLimited("2000"), retryOK)
-		c, _ := srv.client(t, WithMaxAttempts(1))
+		c, _ := srv.client(t, RetrySettings{MaxAttempts: 1})
 		rt := c.Transport.(*retryTransport)
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {
@@ -138,7 +138,7 @@ func TestCooldownOneRuleForBothLayers(t *testing.T) {
 		{"529 with retry-after-ms", cooldownReply{529, http.Header{"Retry-After-Ms": {"30000"}}, `{}`}, true},
 		{"429 without a delay", cooldownReply{429, nil, rateLimited}, false},
 		{"503 with Retry-After", cooldownReply{503, http.Header{"Retry-After": {delay}}, `{}`}, false},
-		{"429 with a delay above WithMaxServerDelay", cooldownReply{429, http.Header{"Retry-After": {"3600"}}, rateLimited}, false},
+		{"429 with a delay above MaxServerDelay", cooldownReply{429, http.Header{"Retry-After": {"3600"}}, rateLimited}, false},
 		{"hard quota: x-should-retry false", cooldownReply{429, http.Header{"Retry-After": {delay}, "X-Should-Retry": {"false"}}, rateLimited}, false},
 		{"hard quota: spend limit", cooldownReply{429, http.Header{"Retry-After": {delay}}, spend}, false},
 	}
@@ -156,16 +156,20 @@ func TestCooldownOneRuleForBothLayers(t *testing.T) {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-			opts := []Option{WithMaxServerDelay(time.Minute), WithMaxAttempts(1)}
+			rs := RetrySettings{MaxServerDelay: time.Minute, MaxAttempts: 1}
 
-			retry := Retry(tc.reply, opts...).(*retryTransport)
+			retry := Retry(tc.reply, rs).(*retryTransport)
 			send(retry)
 			now := time.Now()
 			retryCooled := retry.cool.remaining(cooldownKey{"api.anthropic.com", "claude-x"}, now) > 0
 
 			l := limiter.New()
 			defer l.Close()
-			send(Limit(tc.reply, append(opts, WithLimiter(l))...))
+			// The limit layer bounds its cool-down by the retry settings'
+			// MaxServerDelay, which only New hands it (Limit takes
+			// LimitSettings): build it as New does, with the same bound.
+			c := newConfig([]Option{WithRetry(rs), WithLimit(LimitSettings{Limiter: l})})
+			send(newLimit(tc.reply, c, l))
 			var limitCooled bool
 			for _, ks := range l.Stats() {
 				limitCooled = limitCooled || ks.CooldownUntil.After(now)

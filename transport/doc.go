@@ -25,6 +25,19 @@
 // provider counts a stream as in flight for as long as it lasts. Attempt,
 // innermost, records one span per physical HTTP request.
 //
+// # Configuration
+//
+// Each layer has one settings struct whose zero value is the layer's
+// default: RetrySettings, LimitSettings, BreakerSettings, MeterSettings.
+// New takes them as options (WithRetry, WithLimit, WithBreaker,
+// WithMeter), leaves a layer out with WithoutRetry, WithoutLimit,
+// WithoutBreaker, WithoutMeter or WithoutAttemptSpans, and passes
+// WithTelemetry and WithLogger to every layer. A layer built on its own
+// takes its settings struct and those two LayerOptions only, so a setting
+// meant for another layer cannot be given to it. Limits, the window,
+// concurrency and a shared Store are the limiter's: build one with
+// limiter.New and pass it in LimitSettings.Limiter.
+//
 // # What travels between layers
 //
 // Data flows one way; what a layer learns it hands on through a narrow
@@ -40,7 +53,7 @@
 //     layer wraps each 2xx body and reads the usage (JSON or SSE) as the
 //     caller consumes it, without buffering, to settle its reservation; the
 //     meter takes the usage from that body for its metrics and
-//     WithUsageCallback, and reads any other body itself, so it always
+//     MeterSettings.OnUsage, and reads any other body itself, so it always
 //     reports the body the caller read.
 //   - Every response's rate-limit headers (anthropic-ratelimit-*,
 //     x-ratelimit-*) go to the limiter, which learns the limits from them;

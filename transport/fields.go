@@ -11,7 +11,7 @@ import (
 )
 
 // RequestFields are the top-level fields of a request's JSON body that a
-// key function may group requests by (WithLimitKey, WithBreakerKey). They
+// key function may group requests by (LimitSettings.Key, BreakerSettings.Key). They
 // are read once per logical call from a copy of the body (req.GetBody;
 // req.Body is never consumed). A zero value means the field is absent, or
 // the body is not a JSON object or cannot be replayed.

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestKeyFunctionsGetTheRequestFields checks that WithLimitKey and
-// WithBreakerKey functions are handed the same fields, read from a copy of
+// TestKeyFunctionsGetTheRequestFields checks that LimitSettings.Key and
+// BreakerSettings.Key functions are handed the same fields, read from a copy of
 // the request's body.
 func TestKeyFunctionsGetTheRequestFields(t *testing.T) {
 	body := `{"model":"claude-x","max_tokens":1024,"stream":true,"messages":[]}`
@@ -18,10 +18,10 @@ func TestKeyFunctionsGetTheRequestFields(t *testing.T) {
 		layer func(http.RoundTripper, func(*http.Request, RequestFields) string) http.RoundTripper
 	}{
 		{"limit", func(next http.RoundTripper, f func(*http.Request, RequestFields) string) http.RoundTripper {
-			return Limit(next, WithLimitKey(f))
+			return Limit(next, LimitSettings{Key: f})
 		}},
 		{"breaker", func(next http.RoundTripper, f func(*http.Request, RequestFields) string) http.RoundTripper {
-			return Breaker(next, WithBreakerKey(f))
+			return Breaker(next, BreakerSettings{Key: f})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,7 @@ import "net/http"
 const HeaderHardQuota = "Sluice-Hard-Quota"
 
 // hardQuotaPeek bounds how much of a 429's body is read to look for a hard
-// quota's error code (as the retry layer's WithMaxPeekBytes default).
+// quota's error code (as the retry layer's peek).
 const hardQuotaPeek = 16 << 10
 
 // IsHardQuota reports whether resp is a hard quota: a 429 that waiting does

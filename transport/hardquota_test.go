@@ -30,7 +30,7 @@ func (q *quotaRT) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // A hard quota 429 starts no cool-down in the retry layer's own cool-down
-// (WithoutLimiter) nor in the limit layer's (transport.New): every later
+// (WithoutLimit) nor in the limit layer's (transport.New): every later
 // call gets the same answer at once, one attempt each, marked
 // HeaderHardQuota.
 func TestHardQuotaSetsNoCooldown(t *testing.T) {
@@ -45,7 +45,7 @@ func TestHardQuotaSetsNoCooldown(t *testing.T) {
 			t.Run(name+"/"+stack, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					q.arrivals.Store(0)
-					var rt http.RoundTripper = Retry(q)
+					var rt http.RoundTripper = Retry(q, RetrySettings{})
 					if stack == "new" {
 						tr := New(q, WithoutAttemptSpans())
 						defer tr.Close()

@@ -30,32 +30,35 @@ type hostileRig struct {
 
 // newHostileRig serves h on loopback: for what only a real connection
 // shows (sizes, hijacked connections).
-func newHostileRig(t *testing.T, h http.HandlerFunc, opts ...Option) *hostileRig {
+func newHostileRig(t *testing.T, h http.HandlerFunc, rs RetrySettings) *hostileRig {
 	t.Helper()
 	limitLeaks(t)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return newHostileStack(t, srv.URL, nil, opts...)
+	return newHostileStack(t, srv.URL, nil, rs)
 }
 
 // newHostilePipeRig serves h over in-memory connections, for a test in a
 // synctest bubble.
-func newHostilePipeRig(t *testing.T, h http.HandlerFunc, opts ...Option) *hostileRig {
+func newHostilePipeRig(t *testing.T, h http.HandlerFunc, rs RetrySettings) *hostileRig {
 	t.Helper()
 	srv := newPipeServer(t, h)
-	return newHostileStack(t, srv.URL, srv.Transport(t), opts...)
+	return newHostileStack(t, srv.URL, srv.Transport(t), rs)
 }
 
-func newHostileStack(t *testing.T, url string, base http.RoundTripper, opts ...Option) *hostileRig {
+// newHostileStack builds New over base with the retry settings rs, whose
+// backoff is 1 ms to 5 ms unless rs sets one.
+func newHostileStack(t *testing.T, url string, base http.RoundTripper, rs RetrySettings) *hostileRig {
 	g := &hostileRig{url: url}
-	g.tr = New(base, append([]Option{
-		WithBackoff(time.Millisecond, 5*time.Millisecond),
-		WithUsageCallback(func(_ context.Context, r UsageReport) {
+	if rs.InitialBackoff == 0 && rs.MaxBackoff == 0 {
+		rs.InitialBackoff, rs.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	}
+	g.tr = New(base, WithRetry(rs),
+		WithMeter(MeterSettings{OnUsage: func(_ context.Context, r UsageReport) {
 			g.mu.Lock()
 			g.usage = append(g.usage, r)
 			g.mu.Unlock()
-		}),
-	}, opts...)...)
+		}}))
 	t.Cleanup(func() { g.tr.Close() })
 	g.client = &http.Client{Transport: g.tr}
 	return g
@@ -131,7 +134,7 @@ func TestHostileHugeBodyWithoutUsage(t *testing.T) {
 				_, _ = io.WriteString(w, `{"content":[{"type":"text","text":"`)
 				_ = hostileFill(w, size, 'x')
 				_, _ = io.WriteString(w, `"}]}`)
-			})
+			}, RetrySettings{})
 			var n int64
 			var err error
 			grown := hostileAllocated(func() {
@@ -167,7 +170,7 @@ func TestHostileHugeSSELine(t *testing.T) {
 		_, _ = io.WriteString(w, "event: content_block_delta\ndata: {\"delta\":{\"text\":\"")
 		_ = hostileFill(w, line, 'y')
 		_, _ = io.WriteString(w, "\"}}\n\nevent: message_delta\ndata: {\"usage\":{\"output_tokens\":9}}\n\nevent: message_stop\ndata: {}\n\n")
-	})
+	}, RetrySettings{})
 	var n int64
 	var err error
 	grown := hostileAllocated(func() {
@@ -225,7 +228,7 @@ func TestHostileRetryAfter(t *testing.T) {
 					}
 					w.Header().Set("Content-Type", "application/json")
 					_, _ = io.WriteString(w, `{"model":"claude-hostile","usage":{"input_tokens":1,"output_tokens":1}}`)
-				}, WithMaxAttempts(2))
+				}, RetrySettings{MaxAttempts: 2})
 				start := time.Now()
 				resp, err := g.post(context.Background(), false)
 				hostileStatus(t, "throttled call", resp, err, http.StatusTooManyRequests)
@@ -279,7 +282,7 @@ func TestHostileHeaderFlood(t *testing.T) {
 			h.Set("retry-after-ms", strings.Repeat("1", 100<<10))
 			h.Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, `{"model":"claude-hostile","usage":{"input_tokens":3,"output_tokens":4}}`)
-		})
+		}, RetrySettings{})
 		for range 3 { // the limiter learns from every response
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			resp, err := g.post(ctx, false)
@@ -293,7 +296,7 @@ func TestHostileHeaderFlood(t *testing.T) {
 				w.Header().Set(fmt.Sprintf("x-huge-%d", i), strings.Repeat("h", 1<<20))
 			}
 			w.WriteHeader(http.StatusOK)
-		}, WithMaxAttempts(2))
+		}, RetrySettings{MaxAttempts: 2})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		resp, err := g.post(ctx, false)
@@ -364,16 +367,16 @@ func TestHostileBodyFailsHalfway(t *testing.T) {
 		{"base body error", serve, func(rt http.RoundTripper) http.RoundTripper { return halfwayBase{rt} }, errHalfway},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newHostileRig(t, tc.handler)
+			g := newHostileRig(t, tc.handler, RetrySettings{})
 			if tc.base != nil {
 				base := http.DefaultTransport.(*http.Transport).Clone()
 				t.Cleanup(base.CloseIdleConnections)
 				g.tr.Close()
-				g.tr = New(tc.base(base), WithUsageCallback(func(_ context.Context, r UsageReport) {
+				g.tr = New(tc.base(base), WithMeter(MeterSettings{OnUsage: func(_ context.Context, r UsageReport) {
 					g.mu.Lock()
 					g.usage = append(g.usage, r)
 					g.mu.Unlock()
-				}))
+				}}))
 				g.client = &http.Client{Transport: g.tr}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

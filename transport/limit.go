@@ -27,9 +27,16 @@ import (
 //
 // The limiter's refusals (local refusals: see the package documentation)
 // and the context's error are returned as they are.
-func Limit(next http.RoundTripper, opts ...Option) http.RoundTripper {
+//
+// A zero LimitSettings builds a limiter of its own, which nothing closes
+// (it holds no goroutine); pass one in s.Limiter to close it. A cool-down
+// lasts at most 2 minutes, the retry layer's default MaxServerDelay (in
+// New, the RetrySettings' MaxServerDelay): a longer delay is not a rate
+// limit to wait out.
+func Limit(next http.RoundTripper, s LimitSettings, opts ...LayerOption) http.RoundTripper {
 	c := newConfig(opts)
-	l, _ := c.limit.newLimiter()
+	c.limit = s
+	l, _ := s.limiter()
 	return newLimit(next, c, l)
 }
 
@@ -40,21 +47,21 @@ func newLimit(next http.RoundTripper, c *config, l *limiter.Limiter) *limitTrans
 		next = http.DefaultTransport
 	}
 	var key func(*http.Request, reqbody.Fields) string
-	if f := c.limit.key; f != nil {
+	if f := c.limit.Key; f != nil {
 		key = func(r *http.Request, rf reqbody.Fields) string { return f(r, exportFields(rf)) }
 	} else {
 		key = newLimitKeys().key
 	}
 	return &limitTransport{next: next, l: l, key: key, inst: newLimitInstruments(c.tel, l),
-		maxCooldown: c.retry.maxServerDelay}
+		maxCooldown: c.retry.config().maxServerDelay}
 }
 
 type limitTransport struct {
 	next        http.RoundTripper
 	l           *limiter.Limiter
-	key         func(*http.Request, reqbody.Fields) string // WithLimitKey, or limitKeys.key
+	key         func(*http.Request, reqbody.Fields) string // LimitSettings.Key, or limitKeys.key
 	inst        *limitInstruments
-	maxCooldown time.Duration // cooldownUntil's maxDelay: WithMaxServerDelay, as in the retry layer
+	maxCooldown time.Duration // cooldownUntil's maxDelay: RetrySettings.MaxServerDelay, as in the retry layer
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -83,7 +90,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		res.Cancel()
 		return nil, err
 	}
-	t.observe(ctx, key, kind, res, resp)
+	t.observe(ctx, key, res, resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.Body != nil {
 		b := &settleBody{res: res, kind: kind, model: f.Model}
 		b.ReadCloser = usage.NewReader(resp.Body, kind, resp.Header.Get("Content-Type"), b.done)
@@ -102,38 +109,16 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// observe hands the response's rate-limit headers to the limiter and starts
-// the key's cool-down when the response calls for one (cooldownUntil).
-//
-// Anthropic rounds its remaining token counts to the nearest thousand, and
-// its tokens-* headers show the most restrictive limit in effect, not a
-// bucket of their own: they are dropped when input and output limits are
-// reported, so they never bind before those do.
-func (t *limitTransport) observe(ctx context.Context, key string, kind provider.Kind, res *limiter.Reservation, resp *http.Response) {
+// observe hands the response's rate-limit headers to the limiter (read as
+// the provider means them: provider.ParseRateLimits) and starts the key's
+// cool-down when the response calls for one (cooldownUntil).
+func (t *limitTransport) observe(ctx context.Context, key string, res *limiter.Reservation, resp *http.Response) {
 	now := time.Now()
-	var o limiter.Observation
-	if rl, ok := provider.ParseRateLimits(resp.Header, now); ok {
-		o[limiter.Requests] = reading(rl.Requests)
-		o[limiter.InputTokens] = reading(rl.InputTokens)
-		o[limiter.OutputTokens] = reading(rl.OutputTokens)
-		o[limiter.Tokens] = reading(rl.Tokens)
-		if kind == provider.Anthropic {
-			for _, k := range [...]limiter.Kind{limiter.InputTokens, limiter.OutputTokens, limiter.Tokens} {
-				o[k].Rounding = 1000
-			}
-			if rl.InputTokens.Limit > 0 || rl.OutputTokens.Limit > 0 {
-				o[limiter.Tokens] = limiter.Reading{}
-			}
-		}
-	}
+	o, _ := provider.ParseRateLimits(resp.Header, now)
 	_ = res.Observe(ctx, o)
 	if until, ok := cooldownUntil(resp, resp.StatusCode, now, t.maxCooldown); ok {
 		_ = t.l.Cooldown(ctx, key, until)
 	}
-}
-
-func reading(r provider.RateLimit) limiter.Reading {
-	return limiter.Reading{Limit: r.Limit, Remaining: r.Remaining, HasRemaining: r.HasRemaining, Reset: r.Reset}
 }
 
 // settleBody is the body of a 2xx attempt as the limit layer hands it up:
@@ -188,7 +173,7 @@ func settle(res *limiter.Reservation, kind provider.Kind, model string, u usage.
 		res.Release()
 		return
 	}
-	lu := limiter.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+	lu := limiter.Spent{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
 		PromptTokens:    u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
 		CacheReadTokens: u.CacheReadInputTokens, CacheWriteTokens: u.CacheCreationInputTokens}
 	if kind == provider.Anthropic {

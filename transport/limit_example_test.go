@@ -18,7 +18,7 @@ func ExampleLimit() {
 	// learned from the responses' anthropic-ratelimit-* headers.
 	l := limiter.New(limiter.WithConcurrency(8))
 	defer l.Close()
-	client := &http.Client{Transport: transport.Limit(http.DefaultTransport, transport.WithLimiter(l))}
+	client := &http.Client{Transport: transport.Limit(http.DefaultTransport, transport.LimitSettings{Limiter: l})}
 
 	body := `{"model":"claude-sonnet-4-6","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}`
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(body))

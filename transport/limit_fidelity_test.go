@@ -47,7 +47,7 @@ func cachingHandler(prefixTokens int64, calls *atomic.Int64) http.HandlerFunc {
 func limitOver(t *testing.T, h http.Handler, l *limiter.Limiter) (string, *http.Client) {
 	t.Helper()
 	pipe := newPipeServer(t, h)
-	return pipe.URL, &http.Client{Transport: Limit(pipe.Transport(t), WithLimiter(l))}
+	return pipe.URL, &http.Client{Transport: Limit(pipe.Transport(t), LimitSettings{Limiter: l})}
 }
 
 // A cached system prompt is not reserved again: with an input limit of
@@ -132,7 +132,7 @@ func TestLimitModelClassSharesBuckets(t *testing.T) {
 		// another class does not wait.
 		start := time.Now()
 		var we *limiter.WaitError
-		if _, err := limitCall(ctx, c, url, limitBody("claude-opus-4-5", 400, 100, false)); !errors.As(err, &we) || we.Reason != limiter.ReasonRequests {
+		if _, err := limitCall(ctx, c, url, limitBody("claude-opus-4-5", 400, 100, false)); !errors.As(err, &we) || we.Reason != limiter.ReasonFor(limiter.Requests) {
 			t.Fatalf("a third Opus 4.x call under a class limit of 2 requests: %v, want a requests WaitError", err)
 		}
 		if code, err := limitCall(ctx, c, url, limitBody("claude-sonnet-4-6", 400, 100, false)); code != 200 || err != nil {

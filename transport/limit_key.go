@@ -27,7 +27,7 @@ func limitKeyOf(apiKey, model string) string {
 // classes are Anthropic's documented ones: every Claude Opus 4.x model
 // counts against one limit ("claude-opus-4"), Claude Sonnet 4.5 and 4.6
 // against another ("claude-sonnet-4.x"). To group otherwise, set
-// WithLimitKey.
+// LimitSettings.Key.
 func ModelClass(model string) string { return provider.ModelClass(model) }
 
 // limitKeys computes the default limit key and remembers it per API key and model.

@@ -101,7 +101,7 @@ func limitGoodputRun(base http.RoundTripper, url string, workers, calls int, win
 	q := limitGoodputConfig(window).Quota
 	l := limiter.New(limiter.WithWindow(window))
 	defer l.Close()
-	c := &http.Client{Transport: Limit(base, WithLimiter(l))}
+	c := &http.Client{Transport: Limit(base, LimitSettings{Limiter: l})}
 	defer c.CloseIdleConnections()
 	var in, out int
 	bodies := make([][]byte, calls)
@@ -173,7 +173,7 @@ func limitFake(t *testing.T, cfg llmtest.Config, l *limiter.Limiter) (*llmtest.S
 	srv := llmtest.NewHandler(cfg)
 	pipe := newPipeServer(t, srv)
 	t.Cleanup(srv.Close) // before the pipe server closes: ends open streams
-	return srv, pipe.URL, &http.Client{Transport: Limit(pipe.Transport(t), WithLimiter(l))}
+	return srv, pipe.URL, &http.Client{Transport: Limit(pipe.Transport(t), LimitSettings{Limiter: l})}
 }
 
 // limitStream starts a streamed call through c and returns its response,
@@ -211,7 +211,7 @@ func TestLimitLearnsLimitsWithoutOptions(t *testing.T) {
 		start := time.Now()
 		_, err := limitCall(ctx, c, url, limitBody("m", 100, 10, false))
 		var we *limiter.WaitError
-		if !errors.As(err, &we) || we.Reason != limiter.ReasonRequests {
+		if !errors.As(err, &we) || we.Reason != limiter.ReasonFor(limiter.Requests) {
 			t.Fatalf("sixth call: %v, want a requests WaitError", err)
 		}
 		if el := time.Since(start); el != 0 {
@@ -297,7 +297,7 @@ func TestLimit429SetsCooldown(t *testing.T) {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
 		reader := metric.NewManualReader()
 		mp := metric.NewMeterProvider(metric.WithReader(reader))
-		c := &http.Client{Transport: Limit(pipe.Transport(t), WithTelemetry(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp)))}
+		c := &http.Client{Transport: Limit(pipe.Transport(t), LimitSettings{}, WithTelemetry(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp)))}
 		if code, _ := limitCall(context.Background(), c, pipe.URL, limitBody("m", 10, 10, false)); code != 429 {
 			t.Fatalf("first call %d, want 429", code)
 		}
@@ -428,7 +428,7 @@ func TestLimitEstimateError(t *testing.T) {
 	defer srv.Close()
 	l := limiter.New()
 	defer l.Close()
-	c := &http.Client{Transport: Limit(http.DefaultTransport, WithLimiter(l))}
+	c := &http.Client{Transport: Limit(http.DefaultTransport, LimitSettings{Limiter: l})}
 	defer c.CloseIdleConnections()
 	for i := range 30 {
 		if code, err := limitCall(context.Background(), c, srv.URL, limitBody("m", 200+(i*997)%3000, 16, false)); code != 200 || err != nil {

@@ -41,13 +41,19 @@ import (
 // put on the span (gen_ai.usage.*), in the GenAI metrics
 // gen_ai.client.token.usage, gen_ai.client.operation.duration and, for
 // streams, gen_ai.client.operation.time_to_first_chunk, and handed to the
-// WithUsageCallback function. Prompt and completion text are never
+// MeterSettings.OnUsage function. Prompt and completion text are never
 // recorded.
-func Meter(next http.RoundTripper, opts ...Option) http.RoundTripper {
+func Meter(next http.RoundTripper, s MeterSettings, opts ...LayerOption) http.RoundTripper {
+	c := newConfig(opts)
+	c.meter = s
+	return newMeter(next, c)
+}
+
+// newMeter is the metering layer over next, for Meter and New.
+func newMeter(next http.RoundTripper, c *config) *meterTransport {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c := newConfig(opts)
 	_, noTraces := c.tel.TracerProvider.(tracenoop.TracerProvider)
 	return &meterTransport{next: next, cfg: c.meter, tracer: c.tel.Tracer(), ins: newMeterInstruments(c.tel.Meter()),
 		noTraces: noTraces, sets: newMeterSetCache()}
@@ -55,7 +61,7 @@ func Meter(next http.RoundTripper, opts ...Option) http.RoundTripper {
 
 type meterTransport struct {
 	next     http.RoundTripper
-	cfg      meterConfig
+	cfg      MeterSettings
 	tracer   trace.Tracer
 	ins      meterInstruments
 	sets     *meterSetCache
@@ -90,7 +96,7 @@ func (m *meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return m.next.RoundTrip(req)
 	}
 	c := &meterCall{m: m, start: time.Now(), kind: kind, api: api, fields: requestFields(req), url: req.URL}
-	if m.cfg.includeUsage && api == provider.APIChatCompletions && c.fields.Stream && !c.fields.IncludeUsage {
+	if m.cfg.StreamUsage && api == provider.APIChatCompletions && c.fields.Stream && !c.fields.IncludeUsage {
 		if r2, err := withIncludeUsage(req); err == nil {
 			req, c.injected = r2, true
 			c.fields.IncludeUsage = true
@@ -259,7 +265,7 @@ func (c *meterCall) done(u usage.Usage, err error) {
 		c.m.ins.recordDuration(c.ctx, d, sets)
 	}
 	c.span.End()
-	if f := c.m.cfg.onUsage; f != nil {
+	if f := c.m.cfg.OnUsage; f != nil {
 		f(c.ctx, c.report(u, d, err))
 	}
 }

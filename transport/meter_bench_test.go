@@ -20,6 +20,8 @@ func (meterJSONRT) RoundTrip(*http.Request) (*http.Response, error) {
 // body fields.
 func BenchmarkMeter(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { breakerBenchRoundTrips(b, meterJSONRT{}) })
-	b.Run("meter", func(b *testing.B) { breakerBenchRoundTrips(b, Meter(meterJSONRT{})) })
-	b.Run("meter+breaker", func(b *testing.B) { breakerBenchRoundTrips(b, Meter(Breaker(meterJSONRT{}))) })
+	b.Run("meter", func(b *testing.B) { breakerBenchRoundTrips(b, Meter(meterJSONRT{}, MeterSettings{})) })
+	b.Run("meter+breaker", func(b *testing.B) {
+		breakerBenchRoundTrips(b, Meter(Breaker(meterJSONRT{}, BreakerSettings{}), MeterSettings{}))
+	})
 }

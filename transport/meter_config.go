@@ -5,13 +5,21 @@ import (
 	"time"
 )
 
-// meterConfig holds the settings of the meter layer.
-type meterConfig struct {
-	onUsage      func(context.Context, UsageReport)
-	includeUsage bool
+// MeterSettings configure the metering layer. The zero value meters every
+// call into spans and GenAI metrics, with no callback.
+type MeterSettings struct {
+	// OnUsage, when set, is called with the usage of every call that got a
+	// 2xx response: exactly once when the body has been read to its end
+	// (Err nil), or once when it failed part-way (Err set). It runs on the
+	// goroutine that reads or closes the body and must not block.
+	OnUsage func(ctx context.Context, r UsageReport)
+	// StreamUsage makes the meter add stream_options.include_usage: true
+	// to OpenAI chat-completion streaming requests that do not ask for it,
+	// so that their usage is known. The caller then sees one more chunk,
+	// with empty choices and the usage, before [DONE] (openai-go handles
+	// it). Default false: the request is sent as it is.
+	StreamUsage bool
 }
-
-func defaultMeterConfig() meterConfig { return meterConfig{} }
 
 // Usage is the token usage of one call, as the provider reported it.
 type Usage struct {
@@ -25,14 +33,14 @@ type Usage struct {
 	// ReasoningTokens are the part of OutputTokens spent thinking.
 	ReasoningTokens int64
 	// Known is false when the response carried no usage: an OpenAI chat
-	// stream without stream_options.include_usage (see WithStreamUsage),
+	// stream without stream_options.include_usage (see MeterSettings.StreamUsage),
 	// or a body cut before its usage arrived. Unknown is not zero.
 	Known bool
 	// TotalInputTokens is every input token, cached or not.
 	TotalInputTokens int64
 }
 
-// UsageReport is what WithUsageCallback receives for a call.
+// UsageReport is what MeterSettings.OnUsage receives for a call.
 type UsageReport struct {
 	Provider      string // gen_ai.provider.name: "anthropic", "openai"
 	Operation     string // gen_ai.operation.name, e.g. "chat"
@@ -49,20 +57,4 @@ type UsageReport struct {
 	// error event, a body closed before its end — with what the body
 	// showed; keep those apart from billing.
 	Err error
-}
-
-// WithUsageCallback calls f with the usage of every call that got a 2xx
-// response: exactly once when the body has been read to its end (Err nil),
-// or once when it failed part-way (Err set). f runs on the goroutine that
-// reads or closes the body and must not block.
-func WithUsageCallback(f func(ctx context.Context, r UsageReport)) Option {
-	return func(c *config) { c.meter.onUsage = f }
-}
-
-// WithStreamUsage makes the meter add stream_options.include_usage: true
-// to OpenAI chat-completion streaming requests that do not ask for it, so
-// that their usage is known. The caller then sees one more chunk, with
-// empty choices and the usage, before [DONE] (openai-go handles it).
-func WithStreamUsage() Option {
-	return func(c *config) { c.meter.includeUsage = true }
 }

@@ -21,10 +21,10 @@ func ExampleMeter() {
 	defer api.Close()
 
 	client := &http.Client{Transport: transport.Meter(api.Client().Transport,
-		transport.WithUsageCallback(func(_ context.Context, r transport.UsageReport) {
+		transport.MeterSettings{OnUsage: func(_ context.Context, r transport.UsageReport) {
 			fmt.Printf("%s %s: %d in (%d cached), %d out\n", r.Provider, r.ResponseModel,
 				r.Usage.TotalInputTokens, r.Usage.CacheReadInputTokens, r.Usage.OutputTokens)
-		}))}
+		}})}
 	resp, err := client.Post(api.URL+"/v1/messages", "application/json", strings.NewReader(`{"model":"claude-x","max_tokens":10}`))
 	if err != nil {
 		panic(err)

@@ -78,20 +78,24 @@ func TestMeterReportsTheBodyTheCallerRead(t *testing.T) {
 	cases := []struct {
 		name    string
 		replies []scriptReply
-		stack   func(limit http.RoundTripper, opts ...Option) http.RoundTripper
+		stack   func(limit http.RoundTripper) http.RoundTripper
 	}{
 		{
 			name:    "a layer between replaces the body",
 			replies: []scriptReply{{"application/json", handoffSent}},
-			stack:   func(limit http.RoundTripper, _ ...Option) http.RoundTripper { return replaceJSON{limit} },
+			stack:   func(limit http.RoundTripper) http.RoundTripper { return replaceJSON{limit} },
 		},
 		{
 			// The first attempt's stream fails and is discarded: what the
 			// limit layer read from it belongs to that attempt only.
 			name:    "after a retried attempt, a layer between replaces the body",
 			replies: []scriptReply{{"text/event-stream", handoffOverloaded}, {"application/json", handoffSent}},
-			stack: func(limit http.RoundTripper, opts ...Option) http.RoundTripper {
-				return Retry(replaceJSON{limit}, append(opts, WithBackoff(time.Millisecond, time.Millisecond))...)
+			stack: func(limit http.RoundTripper) http.RoundTripper {
+				// As in New: the limit layer keeps the cool-down, the
+				// retry layer none of its own.
+				c := newConfig([]Option{})
+				c.retry = RetrySettings{InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
+				return newRetry(replaceJSON{limit}, c, false)
 			},
 		},
 	}
@@ -100,9 +104,8 @@ func TestMeterReportsTheBodyTheCallerRead(t *testing.T) {
 			l := limiter.New()
 			defer l.Close()
 			var reports []UsageReport
-			opts := []Option{WithLimiter(l), WithoutCooldown(),
-				WithUsageCallback(func(_ context.Context, r UsageReport) { reports = append(reports, r) })}
-			rt := Meter(tc.stack(Limit(&scriptRT{replies: tc.replies}, opts...), opts...), opts...)
+			rt := Meter(tc.stack(Limit(&scriptRT{replies: tc.replies}, LimitSettings{Limiter: l})),
+				MeterSettings{OnUsage: func(_ context.Context, r UsageReport) { reports = append(reports, r) }})
 
 			body := `{"model":"claude-x","max_tokens":8,"messages":[]}`
 			req, _ := http.NewRequest(http.MethodPost, "https://api.anthropic.com/v1/messages", strings.NewReader(body))

@@ -47,7 +47,9 @@ type meterRig struct {
 	bodies  [][]byte // request bodies the server received
 }
 
-func newMeterRig(t *testing.T, handler func(w http.ResponseWriter, r *http.Request), opts ...Option) *meterRig {
+// newMeterRig meters calls to handler with the settings s; the rig
+// collects the usage reports unless s has its own OnUsage.
+func newMeterRig(t *testing.T, handler func(w http.ResponseWriter, r *http.Request), s MeterSettings) *meterRig {
 	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	g := &meterRig{spans: tracetest.NewSpanRecorder(), metrics: sdkmetric.NewManualReader()}
@@ -64,9 +66,10 @@ func newMeterRig(t *testing.T, handler func(w http.ResponseWriter, r *http.Reque
 		handler(w, r)
 	}))
 	t.Cleanup(g.srv.Close)
-	opts = append([]Option{WithTelemetry(telemetry.WithTracerProvider(g.tp), telemetry.WithMeterProvider(mp)),
-		WithUsageCallback(func(_ context.Context, r UsageReport) { g.mu.Lock(); g.reports = append(g.reports, r); g.mu.Unlock() })}, opts...)
-	g.rt = Meter(g.srv.Client().Transport, opts...)
+	if s.OnUsage == nil {
+		s.OnUsage = func(_ context.Context, r UsageReport) { g.mu.Lock(); g.reports = append(g.reports, r); g.mu.Unlock() }
+	}
+	g.rt = Meter(g.srv.Client().Transport, s, WithTelemetry(telemetry.WithTracerProvider(g.tp), telemetry.WithMeterProvider(mp)))
 	return g
 }
 
@@ -117,7 +120,7 @@ func (g *meterRig) collect(t *testing.T) map[string]metricdata.Aggregation {
 }
 
 func TestMeterAnthropicJSON(t *testing.T) {
-	g := newMeterRig(t, meterServe("application/json", meterAnthropicJSON))
+	g := newMeterRig(t, meterServe("application/json", meterAnthropicJSON), MeterSettings{})
 	g.call(t, context.Background(), "/v1/messages", `{"model":"claude-x","max_tokens":50,"messages":[{"role":"user","content":"SECRET PROMPT"}]}`, "")
 
 	ended := g.spans.Ended()
@@ -176,19 +179,19 @@ func TestMeterAnthropicJSON(t *testing.T) {
 func TestMeterStreams(t *testing.T) {
 	tests := []struct {
 		name, path, req, resp string
-		opts                  []Option
+		settings              MeterSettings
 		wantIn, wantOut       int64
 		wantKnown             bool
 	}{
-		{"anthropic", "/v1/messages", `{"model":"claude-x","stream":true}`, meterAnthropicSSE, nil, 10, 7, true},
-		{"openai chat with WithStreamUsage", "/v1/chat/completions", `{"model":"gpt-x","messages":[],"stream":true}`, meterChatSSE,
-			[]Option{WithStreamUsage()}, 12, 3, true},
+		{"anthropic", "/v1/messages", `{"model":"claude-x","stream":true}`, meterAnthropicSSE, MeterSettings{}, 10, 7, true},
+		{"openai chat with StreamUsage", "/v1/chat/completions", `{"model":"gpt-x","messages":[],"stream":true}`, meterChatSSE,
+			MeterSettings{StreamUsage: true}, 12, 3, true},
 		{"openai chat without usage", "/v1/chat/completions", `{"model":"gpt-x","messages":[],"stream":true}`,
-			"data: {\"model\":\"gpt-x-2025\",\"choices\":[],\"usage\":null}\n\ndata: [DONE]\n\n", nil, 0, 0, false},
+			"data: {\"model\":\"gpt-x-2025\",\"choices\":[],\"usage\":null}\n\ndata: [DONE]\n\n", MeterSettings{}, 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := newMeterRig(t, meterServe("text/event-stream", tt.resp), tt.opts...)
+			g := newMeterRig(t, meterServe("text/event-stream", tt.resp), tt.settings)
 			g.call(t, context.Background(), tt.path, tt.req, "")
 			r := g.reports
 			if len(r) != 1 || r[0].Err != nil || !r[0].Stream || r[0].Usage.Known != tt.wantKnown ||
@@ -213,7 +216,7 @@ func TestMeterStreams(t *testing.T) {
 }
 
 func TestMeterStreamUsageRewritesTheBody(t *testing.T) {
-	g := newMeterRig(t, meterServe("text/event-stream", meterChatSSE), WithStreamUsage())
+	g := newMeterRig(t, meterServe("text/event-stream", meterChatSSE), MeterSettings{StreamUsage: true})
 	g.call(t, context.Background(), "/v1/chat/completions", `{"model":"gpt-x","messages":[{"role":"user","content":"hi"}],"stream":true}`, "")
 	g.call(t, context.Background(), "/v1/chat/completions", `{"model":"gpt-x","stream_options":{"include_obfuscation":false},"stream":true}`, "")
 	for _, b := range g.bodies {
@@ -232,7 +235,7 @@ func TestMeterStreamUsageRewritesTheBody(t *testing.T) {
 
 func TestMeterTruncatedStream(t *testing.T) {
 	cut := meterAnthropicSSE[:strings.Index(meterAnthropicSSE, "event: message_delta")]
-	g := newMeterRig(t, meterServe("text/event-stream", cut))
+	g := newMeterRig(t, meterServe("text/event-stream", cut), MeterSettings{})
 	g.call(t, context.Background(), "/v1/messages", `{"model":"claude-x","stream":true}`, "")
 	r := g.reports
 	if len(r) != 1 || !errors.Is(r[0].Err, usage.ErrTruncated) || r[0].Usage.InputTokens != 10 || r[0].Usage.OutputTokens != 1 {
@@ -245,7 +248,7 @@ func TestMeterTruncatedStream(t *testing.T) {
 }
 
 func TestMeterSpanUnderAnthropicSDK(t *testing.T) {
-	g := newMeterRig(t, meterServe("application/json", meterAnthropicJSON))
+	g := newMeterRig(t, meterServe("application/json", meterAnthropicJSON), MeterSettings{})
 	ctx, parent := g.tp.Tracer("sdk").Start(context.Background(), "anthropic.messages.create")
 	g.call(t, ctx, "/v1/messages", `{"model":"claude-x"}`, "Anthropic/Go 2.15.0")
 	parent.End()
@@ -265,7 +268,7 @@ func TestMeterErrors(t *testing.T) {
 	g := newMeterRig(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(529)
 		io.WriteString(w, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
-	})
+	}, MeterSettings{})
 	resp := g.call(t, context.Background(), "/v1/messages", `{"model":"claude-x"}`, "")
 	if resp.StatusCode != 529 {
 		t.Fatal(resp.Status)
@@ -280,7 +283,7 @@ func TestMeterErrors(t *testing.T) {
 }
 
 func TestMeterPassesOtherRequestsThrough(t *testing.T) {
-	g := newMeterRig(t, meterServe("application/json", `{}`))
+	g := newMeterRig(t, meterServe("application/json", `{}`), MeterSettings{})
 	req, _ := http.NewRequest(http.MethodGet, g.srv.URL+"/v1/models", nil)
 	resp, err := g.rt.RoundTrip(req)
 	if err != nil {
@@ -334,7 +337,7 @@ func FuzzAddIncludeUsage(f *testing.F) {
 // byte as a JSON decoder reads them.
 func TestMeterRepairsModelsAlike(t *testing.T) {
 	const model = "gpt-\xff\xfe-x"
-	g := newMeterRig(t, meterServe("application/json", `{"id":"c","model":"`+model+`","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}`))
+	g := newMeterRig(t, meterServe("application/json", `{"id":"c","model":"`+model+`","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}`), MeterSettings{})
 	g.call(t, context.Background(), "/v1/chat/completions", `{"model":"`+model+`","messages":[]}`, "")
 	ended := g.spans.Ended()
 	if len(ended) != 1 {

@@ -107,7 +107,7 @@ func retrySSEServer(t *testing.T, first ...string) (*pipeServer, *atomic.Int64) 
 func TestRetryStreamFirstEventError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, n := retrySSEServer(t, sseOverloadedEvent, sseRateLimitEvent)
-		c, cc := retryClientOver(srv.Transport(t), WithBackoff(time.Millisecond, 2*time.Millisecond))
+		c, cc := retryClientOver(srv.Transport(t), RetrySettings{InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +137,7 @@ func TestRetryStreamFirstEventLineEnds(t *testing.T) {
 					}
 					_, _ = io.WriteString(w, lineEnds(sseNormalStream, eol))
 				}))
-				c, _ := retryClientOver(srv.Transport(t), WithBackoff(time.Millisecond, 2*time.Millisecond))
+				c, _ := retryClientOver(srv.Transport(t), RetrySettings{InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
 				resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 				if err != nil {
 					t.Fatal(err)
@@ -163,7 +163,7 @@ func TestRetryStreamPeekStopsAtFirstLine(t *testing.T) {
 					Body:   io.NopCloser(io.MultiReader(strings.NewReader(first), rest))}, nil
 			})
 			req := httptest.NewRequest(http.MethodPost, "http://api.test/v1/messages", strings.NewReader(retryJSON))
-			resp, err := Retry(next).RoundTrip(req)
+			resp, err := Retry(next, RetrySettings{}).RoundTrip(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 func TestRetryStreamErrorGiveUpKeepsBody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, _ := retrySSEServer(t, sseOverloadedEvent, sseOverloadedEvent)
-		c, _ := retryClientOver(srv.Transport(t), WithMaxAttempts(2), WithBackoff(time.Millisecond, 2*time.Millisecond))
+		c, _ := retryClientOver(srv.Transport(t), RetrySettings{MaxAttempts: 2, InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {
 			t.Fatal(err)
@@ -218,7 +218,7 @@ func TestRetryStreamPeekDoesNotWaitForFullEvent(t *testing.T) {
 			}
 			_, _ = io.WriteString(w, "data: {}\n\n")
 		}))
-		c, _ := retryClientOver(srv.Transport(t))
+		c, _ := retryClientOver(srv.Transport(t), RetrySettings{})
 		start := time.Now()
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {

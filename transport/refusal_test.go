@@ -53,7 +53,7 @@ func TestRetryDoesNotRetryLocalRefusals(t *testing.T) {
 					t.Fatalf("localRefusal(%v) = false", refusal)
 				}
 				stub := &stubRT{err: refusal}
-				rt := Retry(stub)
+				rt := Retry(stub, RetrySettings{})
 				start := time.Now()
 				_, err := breakerCall(context.Background(), rt, "http://api.test", "m")
 				if !errors.Is(err, refusal) && !errors.As(err, new(*BreakerOpenError)) {
@@ -78,7 +78,7 @@ func TestRetryDoesNotRetryLocalRefusals(t *testing.T) {
 // The breaker does not count a refusal from below as a failure.
 func TestBreakerDoesNotCountLocalRefusals(t *testing.T) {
 	stub := &stubRT{err: limiter.ErrQueueFull}
-	rt := Breaker(stub, WithBreakerSettings(BreakerSettings{FailureRatio: 0.5, MinRequests: 2}), WithFailFast())
+	rt := Breaker(stub, BreakerSettings{FailureRatio: 0.5, MinRequests: 2, FailFast: true})
 	for range 20 {
 		if _, err := breakerCall(context.Background(), rt, "http://api.test", "m"); !errors.Is(err, limiter.ErrQueueFull) {
 			t.Fatalf("err = %v, want ErrQueueFull from below", err)
@@ -89,13 +89,13 @@ func TestBreakerDoesNotCountLocalRefusals(t *testing.T) {
 	}
 }
 
-// transport.New with WithFailFast and the API down: once the breaker is
+// transport.New with BreakerSettings.FailFast and the API down: once the breaker is
 // open, a call returns a *BreakerOpenError at once, without a retry, a
 // backoff or a request sent (in-process, fake time).
 func TestFailFastStackReturnsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stub := &stubRT{status: 529}
-		tr := New(stub, WithFailFast(), WithoutAttemptSpans(), WithLogger(slog.New(slog.DiscardHandler)))
+		tr := New(stub, WithBreaker(BreakerSettings{FailFast: true}), WithoutAttemptSpans(), WithLogger(slog.New(slog.DiscardHandler)))
 		defer tr.Close()
 		var boe *BreakerOpenError
 		for i := 0; ; i++ {

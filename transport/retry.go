@@ -37,22 +37,22 @@ const headerShouldRetry = "X-Should-Retry"
 // that reports a hard limit (spend limit, insufficient_quota, "Request too
 // large", or the server's x-should-retry: false: a hard quota, see
 // IsHardQuota), a request whose context is done, a request whose body cannot
-// be replayed (see WithMaxReplayBody), and a local refusal from a layer
+// be replayed (see RetrySettings.MaxReplayBody), and a local refusal from a layer
 // below (see the package documentation), which is returned at once.
 //
 // How long it waits: the server's word first — retry-after-ms, then
-// Retry-After in seconds or as an HTTP-date — plus an upward-only jitter
-// (WithServerDelayJitter); otherwise exponential backoff, each wait drawn
-// in [step/2, step] (WithBackoff). A server delay above
-// WithMaxServerDelay, a wait that would end after the context's deadline or
-// WithMaxElapsedTime, the last of WithMaxAttempts, or a retry the budget
-// refuses (WithRetryBudget) all end the call at once with the last
-// response. A cancelled context interrupts a
-// wait immediately.
+// Retry-After in seconds or as an HTTP-date — plus an upward-only jitter;
+// otherwise exponential backoff, each wait drawn in [step/2, step]. A
+// server delay above s.MaxServerDelay, a wait that would end after the
+// context's deadline or s.MaxElapsedTime, the last of s.MaxAttempts, or a
+// retry the budget refuses all end the call at once with the last
+// response. A cancelled context interrupts a wait immediately. The
+// RetrySettings fields say each default.
 //
 // Shared cool-down: a 429 or 529 with a server delay makes every other
 // request through this layer to the same host and model wait until that
-// moment (WithoutCooldown turns it off).
+// moment. New leaves the cool-down to its limit layer, which keeps it per
+// API key and model.
 //
 // What it returns: the provider's final response, unchanged but for
 // x-should-retry: false when the layer gave up on a retryable one; a
@@ -63,16 +63,25 @@ const headerShouldRetry = "X-Should-Retry"
 // attempt after the first carries its number in the request context for
 // the Attempt layer (http.request.resend_count). A nil next means
 // http.DefaultTransport.
-func Retry(next http.RoundTripper, opts ...Option) http.RoundTripper {
+func Retry(next http.RoundTripper, s RetrySettings, opts ...LayerOption) http.RoundTripper {
+	c := newConfig(opts)
+	c.retry = s
+	return newRetry(next, c, true)
+}
+
+// newRetry is the retry layer over next, for Retry and New; cooldown says
+// whether it keeps its own cool-down (New leaves it to the limit layer).
+func newRetry(next http.RoundTripper, c *config, cooldown bool) *retryTransport {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c := newConfig(opts)
-	t := &retryTransport{next: next, cfg: c.retry, tel: newRetryTelemetry(c.tel), log: c.logger}
-	if c.retry.budget {
-		t.budget = newRetryBudget(c.retry.budgetRatio, c.retry.budgetMinPerS, c.retry.budgetWindow)
+	rc := c.retry.config()
+	rc.cooldown = cooldown
+	t := &retryTransport{next: next, cfg: rc, tel: newRetryTelemetry(c.tel), log: c.logger}
+	if rc.budget {
+		t.budget = newRetryBudget(rc.budgetRatio, rc.budgetMinPerS, rc.budgetWindow)
 	}
-	if c.retry.cooldown {
+	if rc.cooldown {
 		t.cool = newCooldown()
 	}
 	return t
@@ -193,7 +202,7 @@ func (t *retryTransport) finish(c *call, n int, resp *http.Response, err error, 
 	return resp, err
 }
 
-// send makes one attempt, bounded by WithAttemptTimeout when set.
+// send makes one attempt, bounded by RetrySettings.AttemptTimeout when set.
 func (t *retryTransport) send(req *http.Request) (*http.Response, error) {
 	if t.cfg.attemptTimeout <= 0 {
 		return t.next.RoundTrip(req)

@@ -44,7 +44,7 @@ func BenchmarkRetryLoopbackBare(b *testing.B) {
 // BenchmarkRetryLoopback is the retry layer (defaults: budget and cool-down
 // on, global no-op telemetry) over the same transport, on a 200.
 func BenchmarkRetryLoopback(b *testing.B) {
-	retryBenchLoopback(b, func(rt http.RoundTripper) http.RoundTripper { return Retry(rt) })
+	retryBenchLoopback(b, func(rt http.RoundTripper) http.RoundTripper { return Retry(rt, RetrySettings{}) })
 }
 
 // retryStubRT answers every request with a canned 200 and no I/O, so the
@@ -75,14 +75,14 @@ func BenchmarkRetryStubBare(b *testing.B) { retryBenchStub(b, retryStubRT{}) }
 
 // BenchmarkRetryStub is the retry layer's own cost on a 200 that needs no
 // retry: the difference with BenchmarkRetryStubBare.
-func BenchmarkRetryStub(b *testing.B) { retryBenchStub(b, Retry(retryStubRT{})) }
+func BenchmarkRetryStub(b *testing.B) { retryBenchStub(b, Retry(retryStubRT{}, RetrySettings{})) }
 
 // BenchmarkRetryStubStream adds the first-event peek of a 200 SSE stream.
 func BenchmarkRetryStubStream(b *testing.B) {
 	rt := Retry(retryRTFunc(func(r *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 			Body: io.NopCloser(strings.NewReader("event: message_start\ndata: {}\n\n"))}, nil
-	}))
+	}), RetrySettings{})
 	retryBenchStub(b, rt)
 }
 

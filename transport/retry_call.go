@@ -43,7 +43,7 @@ func (t *retryTransport) newCall(req *http.Request) (call, error) {
 }
 
 // bufferBody reads a body without GetBody into memory so it can be
-// replayed, up to WithMaxReplayBody; a larger body is sent once, as is.
+// replayed, up to RetrySettings.MaxReplayBody; a larger body is sent once, as is.
 func (c *call) bufferBody() error {
 	req, limit := c.req, c.t.cfg.maxReplayBody
 	if req.ContentLength > limit {

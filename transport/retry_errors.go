@@ -9,7 +9,7 @@ import (
 // Sentinel reasons a *RetryError carries; test them with errors.Is.
 var (
 	// ErrRetriesExhausted: every attempt the layer could make (bounded by
-	// WithMaxAttempts and WithMaxElapsedTime) ended in a transport error.
+	// RetrySettings.MaxAttempts and MaxElapsedTime) ended in a transport error.
 	ErrRetriesExhausted = errors.New("sluice: retries exhausted")
 	// ErrRetryBudgetExhausted: the retry budget refused another retry.
 	ErrRetryBudgetExhausted = errors.New("sluice: retry budget exhausted")
@@ -19,7 +19,7 @@ var (
 	// ErrWaitInterrupted: the caller's context ended during a wait.
 	ErrWaitInterrupted = errors.New("sluice: wait interrupted")
 	// ErrAttemptTimeout: one attempt got no response headers within
-	// WithAttemptTimeout. It is retried; it surfaces inside a *RetryError
+	// RetrySettings.AttemptTimeout. It is retried; it surfaces inside a *RetryError
 	// when it was the last attempt's error.
 	ErrAttemptTimeout = errors.New("sluice: attempt timed out")
 )

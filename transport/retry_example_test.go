@@ -26,10 +26,11 @@ func ExampleRetry() {
 	}))
 	defer srv.Close()
 
-	client := &http.Client{Transport: transport.Retry(http.DefaultTransport,
-		transport.WithMaxAttempts(4),
-		transport.WithBackoff(200*time.Millisecond, 10*time.Second),
-	)}
+	client := &http.Client{Transport: transport.Retry(http.DefaultTransport, transport.RetrySettings{
+		MaxAttempts:    4,
+		InitialBackoff: 200 * time.Millisecond,
+		MaxBackoff:     10 * time.Second,
+	})}
 	resp, err := client.Post(srv.URL+"/v1/messages", "application/json",
 		strings.NewReader(`{"model":"claude-sonnet-4-5","max_tokens":64}`))
 	if err != nil {
@@ -45,7 +46,7 @@ func ExampleRetry() {
 // The innermost layer: one "POST" span per physical attempt, with
 // http.request.resend_count on each repeat. Compose it beneath Retry.
 func ExampleAttempt() {
-	rt := transport.Retry(transport.Attempt(http.DefaultTransport))
+	rt := transport.Retry(transport.Attempt(http.DefaultTransport), transport.RetrySettings{})
 	_ = &http.Client{Transport: rt}
 	fmt.Println("ok")
 	// Output: ok

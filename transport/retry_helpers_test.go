@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -40,9 +41,9 @@ func newRetryPipeServer(t *testing.T, script ...retryReply) *retryServer {
 }
 
 // client is an http.Client through the retry layer that reaches s.
-func (s *retryServer) client(t *testing.T, opts ...Option) (*http.Client, *closeCounter) {
+func (s *retryServer) client(t *testing.T, rs RetrySettings, opts ...LayerOption) (*http.Client, *closeCounter) {
 	t.Helper()
-	return retryClientOver(s.pipe.Transport(t), opts...)
+	return retryClientOver(s.pipe.Transport(t), rs, opts...)
 }
 
 func (s *retryServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -104,10 +105,16 @@ func (b *countedBody) Close() error {
 	return b.ReadCloser.Close()
 }
 
+// zeroBudget is a retry budget with room for no retry at all: a ratio of
+// 0 and no retries per second. RetrySettings cannot say a ratio of 0 (0
+// means the default, 1.0), so the ratio is the smallest positive float64:
+// ratio × calls stays far below one retry for any number of calls.
+var zeroBudget = RetrySettings{BudgetRatio: math.SmallestNonzeroFloat64, BudgetMinPerSecond: -1}
+
 // retryClientOver is an http.Client through the retry layer over base.
-func retryClientOver(base http.RoundTripper, opts ...Option) (*http.Client, *closeCounter) {
+func retryClientOver(base http.RoundTripper, s RetrySettings, opts ...LayerOption) (*http.Client, *closeCounter) {
 	cc := &closeCounter{next: base}
-	return &http.Client{Transport: Retry(cc, opts...)}, cc
+	return &http.Client{Transport: Retry(cc, s, opts...)}, cc
 }
 
 const retryJSON = `{"model":"claude-test","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`

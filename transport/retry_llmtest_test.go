@@ -24,12 +24,12 @@ type retryLLM struct {
 	cc     *closeCounter
 }
 
-func newRetryLLM(t *testing.T, cfg llmtest.Config, opts ...Option) *retryLLM {
+func newRetryLLM(t *testing.T, cfg llmtest.Config, rs RetrySettings) *retryLLM {
 	t.Helper()
 	s := llmtest.NewHandler(cfg)
 	srv := newPipeServer(t, s)
 	t.Cleanup(s.Close) // before the pipe server closes: ends slow responses
-	c, cc := retryClientOver(srv.Transport(t), opts...)
+	c, cc := retryClientOver(srv.Transport(t), rs)
 	return &retryLLM{Server: s, url: srv.URL, client: c, cc: cc}
 }
 
@@ -53,7 +53,7 @@ const llmBody = `{"model":"claude-herd","max_tokens":8,"messages":[{"role":"user
 // server-delay jitter allows (20 %) — and all succeed.
 func TestRetryThunderingHerd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRetryLLM(t, llmtest.Config{Window: time.Minute, Quota: llmtest.Quota{Requests: 1000}})
+		g := newRetryLLM(t, llmtest.Config{Window: time.Minute, Quota: llmtest.Quota{Requests: 1000}}, RetrySettings{})
 		g.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfter: "2", ShouldRetry: "true", Count: 1})
 
 		const callers = 50
@@ -105,7 +105,7 @@ func TestRetryThunderingHerd(t *testing.T) {
 func TestRetryBodyReplayLLMTest(t *testing.T) {
 	for _, getBody := range []bool{true, false} {
 		synctest.Test(t, func(t *testing.T) {
-			g := newRetryLLM(t, llmtest.Config{}, WithBackoff(time.Millisecond, 5*time.Millisecond))
+			g := newRetryLLM(t, llmtest.Config{}, RetrySettings{InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 			g.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 529, Count: 1},
 				llmtest.Fault{Kind: llmtest.FaultReset, Count: 1},
 				llmtest.Fault{Kind: llmtest.FaultStatus, Status: 503, RetryAfterMs: "5", Count: 1})
@@ -140,7 +140,7 @@ func TestRetryBodyReplayLLMTest(t *testing.T) {
 // A retry-after of 10 s with 3 s left: the 429 comes back at once.
 func TestRetryDeadlineLLMTest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRetryLLM(t, llmtest.Config{})
+		g := newRetryLLM(t, llmtest.Config{}, RetrySettings{})
 		g.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfter: "10", Count: 1})
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
@@ -161,7 +161,7 @@ func TestRetryDeadlineLLMTest(t *testing.T) {
 
 func TestRetryStreamErrorLLMTest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRetryLLM(t, llmtest.Config{}, WithBackoff(time.Millisecond, 5*time.Millisecond))
+		g := newRetryLLM(t, llmtest.Config{}, RetrySettings{InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 		g.Inject(llmtest.Fault{Kind: llmtest.FaultStreamError, Count: 1},
 			llmtest.Fault{Kind: llmtest.FaultStreamError, ErrorType: "rate_limit_error", Count: 1})
 		resp, err := g.post(context.Background(), `{"model":"claude-herd","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
@@ -183,7 +183,7 @@ func TestRetryStreamErrorLLMTest(t *testing.T) {
 // after the last 529.
 func TestRetryOutageLLMTest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRetryLLM(t, llmtest.Config{}, WithBackoff(50*time.Millisecond, 200*time.Millisecond), WithMaxAttempts(20))
+		g := newRetryLLM(t, llmtest.Config{}, RetrySettings{InitialBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxAttempts: 20})
 		start := time.Now()
 		g.StartOutage(300*time.Millisecond, 529)
 		resp, err := g.post(context.Background(), llmBody)

@@ -68,7 +68,7 @@ func testRetryTelemetry(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	tel := WithTelemetry(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(mp))
 
-	c := &http.Client{Transport: Retry(Attempt(srv.pipe.Transport(t), tel), tel, WithBackoff(1e6, 2e6))}
+	c := &http.Client{Transport: Retry(Attempt(srv.pipe.Transport(t), tel), RetrySettings{InitialBackoff: 1e6, MaxBackoff: 2e6}, tel)}
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "chat claude-test")
 	resp, err := retryPost(t, c, ctx, srv.URL, retryJSON)
 	if err != nil {
@@ -145,7 +145,7 @@ func TestRetryTelemetryBudgetAndCooldownCounted(t *testing.T) {
 		srv := newRetryPipeServer(t, retryRateLimited("300"), retryOK)
 		reader := sdkmetric.NewManualReader()
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-		c, _ := srv.client(t, WithTelemetry(telemetry.WithMeterProvider(mp)), WithRetryBudget(0, 0))
+		c, _ := srv.client(t, zeroBudget, WithTelemetry(telemetry.WithMeterProvider(mp)))
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON) // 429, budget refuses the retry
 		if err != nil {
 			t.Fatal(err)

@@ -44,7 +44,7 @@ func retryReadAll(t *testing.T, resp *http.Response) string {
 func TestRetryRateLimitThenOK(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newRetryPipeServer(t, retryRateLimited("20"), retryRateLimited("20"), retryOK)
-		c, cc := srv.client(t)
+		c, cc := srv.client(t, RetrySettings{})
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +87,7 @@ func TestRetryStatusRules(t *testing.T) {
 					h["x-should-retry"] = tt.shouldRetry
 				}
 				srv := newRetryPipeServer(t, retryReply{status: tt.status, headers: h, body: "err"})
-				c, cc := srv.client(t, WithMaxAttempts(3))
+				c, cc := srv.client(t, RetrySettings{MaxAttempts: 3})
 				resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 				if err != nil {
 					t.Fatal(err)
@@ -123,7 +123,7 @@ func TestRetryHardLimitNotRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for i, body := range bodies {
 			srv := newRetryPipeServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "1", "x-should-retry": "true"}, body: body})
-			c, _ := srv.client(t)
+			c, _ := srv.client(t, RetrySettings{})
 			start := time.Now()
 			resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 			if err != nil {
@@ -149,7 +149,7 @@ func TestRetryHardLimitNotRetried(t *testing.T) {
 func TestRetryDeadlineShorterThanRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newRetryPipeServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "5"}, body: "limited"})
-		c, _ := srv.client(t)
+		c, _ := srv.client(t, RetrySettings{})
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		start := time.Now()
@@ -166,11 +166,11 @@ func TestRetryDeadlineShorterThanRetryAfter(t *testing.T) {
 	})
 }
 
-// A retry-after beyond WithMaxServerDelay gives up at once.
+// A retry-after beyond RetrySettings.MaxServerDelay gives up at once.
 func TestRetryMaxServerDelayGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newRetryPipeServer(t, retryReply{status: 429, headers: map[string]string{"retry-after": "3600"}, body: "later"})
-		c, _ := srv.client(t)
+		c, _ := srv.client(t, RetrySettings{})
 		start := time.Now()
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {
@@ -188,7 +188,7 @@ func TestRetryMaxServerDelayGivesUp(t *testing.T) {
 func TestRetryCancelInterruptsWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newRetryPipeServer(t, retryReply{status: 503, headers: map[string]string{"retry-after": "30"}})
-		c, _ := srv.client(t)
+		c, _ := srv.client(t, RetrySettings{})
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(10*time.Second, cancel)
 		start := time.Now()
@@ -220,7 +220,7 @@ func retryHangUp(w http.ResponseWriter, r *http.Request) {
 func TestRetryTransportErrorsExhausted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newPipeServer(t, http.HandlerFunc(retryHangUp))
-		c, _ := retryClientOver(srv.Transport(t), WithMaxAttempts(3), WithBackoff(time.Millisecond, 5*time.Millisecond))
+		c, _ := retryClientOver(srv.Transport(t), RetrySettings{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 		start := time.Now()
 		_, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		var re *RetryError
@@ -239,18 +239,18 @@ func TestRetryBodyReplay(t *testing.T) {
 	cases := []struct {
 		name     string
 		body     func() io.Reader
-		opts     []Option
+		settings RetrySettings
 		attempts int
 	}{
-		{"GetBody (bytes.Reader)", func() io.Reader { return bytes.NewReader([]byte(big)) }, nil, 3},
-		{"no GetBody: buffered", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, nil, 3},
-		{"no GetBody, over the limit: sent once", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, []Option{WithMaxReplayBody(1024)}, 1},
+		{"GetBody (bytes.Reader)", func() io.Reader { return bytes.NewReader([]byte(big)) }, RetrySettings{}, 3},
+		{"no GetBody: buffered", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, RetrySettings{}, 3},
+		{"no GetBody, over the limit: sent once", func() io.Reader { return io.MultiReader(strings.NewReader(big)) }, RetrySettings{MaxReplayBody: 1024}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv := newRetryPipeServer(t, retryRateLimited("1"), retryRateLimited("1"), retryOK)
-				c, _ := srv.client(t, tc.opts...)
+				c, _ := srv.client(t, tc.settings)
 				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", tc.body())
 				resp, err := c.Do(req)
 				if err != nil {
@@ -274,7 +274,7 @@ func TestRetryBodyReplay(t *testing.T) {
 func TestRetryBudgetExhausted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newRetryPipeServer(t, retryReply{status: 503, headers: map[string]string{"retry-after-ms": "1"}, body: "down"})
-		c, _ := srv.client(t, WithRetryBudget(0, 0))
+		c, _ := srv.client(t, zeroBudget)
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {
 			t.Fatal(err)
@@ -303,7 +303,7 @@ func TestRetryBudgetWaitsForRoom(t *testing.T) {
 		// 50 % of recent calls, 2 attempts each: of 4 failing calls at
 		// once, not every retry fits; the others wait until the calls
 		// arriving meanwhile (one every 100 ms) make room.
-		rt := Retry(api, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
+		rt := Retry(api, RetrySettings{BudgetRatio: 0.5, BudgetMinPerSecond: -1, MaxAttempts: 2})
 		send := func(ok bool) time.Duration {
 			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://api.test/v1/messages", strings.NewReader(retryJSON))
 			if ok {
@@ -361,7 +361,7 @@ func TestRetryBudgetGivesUpAtDeadline(t *testing.T) {
 			return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After-Ms": {"1"}},
 				Body: io.NopCloser(strings.NewReader("down")), Request: req}, nil
 		})
-		rt := Retry(down, WithRetryBudget(0.5, 0), WithMaxAttempts(2))
+		rt := Retry(down, RetrySettings{BudgetRatio: 0.5, BudgetMinPerSecond: -1, MaxAttempts: 2})
 		for i := range 3 {
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://api.test/v1/messages", strings.NewReader(retryJSON))

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// A first attempt that sends no headers within WithAttemptTimeout is
+// A first attempt that sends no headers within RetrySettings.AttemptTimeout is
 // abandoned and retried after one backoff step; the second answers at
 // once.
 func TestRetryAttemptTimeout(t *testing.T) {
@@ -27,7 +27,7 @@ func TestRetryAttemptTimeout(t *testing.T) {
 			}
 			_, _ = io.WriteString(w, "late but fine")
 		}))
-		c, _ := retryClientOver(srv.Transport(t), WithAttemptTimeout(200*time.Millisecond), WithBackoff(time.Millisecond, 5*time.Millisecond))
+		c, _ := retryClientOver(srv.Transport(t), RetrySettings{AttemptTimeout: 200 * time.Millisecond, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 		start := time.Now()
 		resp, err := retryPost(t, c, context.Background(), srv.URL, retryJSON)
 		if err != nil {

@@ -34,7 +34,10 @@ type shutdownRig struct {
 	mp     *sdkmetric.MeterProvider
 }
 
-func newShutdownRig(t *testing.T, cfg llmtest.Config, opts ...Option) *shutdownRig {
+// newShutdownRig builds New over llmtest's fake with cfg. With limiter
+// options, its limiter is built from them and owned by the Transport, as
+// the one New builds is (newOwning): Close closes it.
+func newShutdownRig(t *testing.T, cfg llmtest.Config, lopts ...limiter.Option) *shutdownRig {
 	t.Helper()
 	g := &shutdownRig{srv: llmtest.NewHandler(cfg), spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
 	pipe := newPipeServer(t, g.srv)
@@ -42,10 +45,15 @@ func newShutdownRig(t *testing.T, cfg llmtest.Config, opts ...Option) *shutdownR
 	g.url = pipe.URL
 	g.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(g.spans))
 	g.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(g.reader))
-	g.tr = New(pipe.Transport(t), append([]Option{
+	opts := []Option{
 		WithTelemetry(telemetry.WithTracerProvider(g.tp), telemetry.WithMeterProvider(g.mp)),
-		WithBackoff(5*time.Millisecond, 20*time.Millisecond),
-	}, opts...)...)
+		WithRetry(RetrySettings{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}),
+	}
+	if len(lopts) == 0 {
+		g.tr = New(pipe.Transport(t), opts...)
+	} else {
+		g.tr = newOwning(pipe.Transport(t), limiter.New(lopts...), opts...)
+	}
 	t.Cleanup(func() { _ = g.tr.Close() })
 	g.client = &http.Client{Transport: g.tr}
 	return g
@@ -107,7 +115,7 @@ func shutdownNow(t *testing.T, ch <-chan error, what string) error {
 func TestShutdownReleasesWaitersAndFlushes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newShutdownRig(t, llmtest.Config{StreamEventDelay: 20 * time.Millisecond},
-			WithLimiterOptions(limiter.WithConcurrency(1)))
+			limiter.WithConcurrency(1))
 		ctx := context.Background()
 		inflight := g.start(ctx, true)
 		synctest.Wait()
@@ -206,7 +214,7 @@ func TestShutdownDuringRetryWait(t *testing.T) {
 func TestShutdownConcurrentWithCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newShutdownRig(t, llmtest.Config{Latency: 2 * time.Millisecond},
-			WithLimiterOptions(limiter.WithConcurrency(4)))
+			limiter.WithConcurrency(4))
 		const calls = 60
 		var wg sync.WaitGroup
 		errs := make(chan error, calls)

@@ -32,8 +32,10 @@ type Transport struct {
 // that keeps up to 100 idle connections per host (the default of 2 makes a
 // busy client reconnect all the time).
 //
-// The same options configure every layer; WithoutMeter, WithoutRetry,
-// WithoutBreaker, WithoutLimiter and WithoutAttemptSpans turn one off.
+// WithRetry, WithLimit, WithBreaker and WithMeter set a layer's settings;
+// WithoutMeter, WithoutRetry, WithoutBreaker, WithoutLimit and
+// WithoutAttemptSpans leave one out; WithTelemetry and WithLogger apply to
+// every layer.
 // While the limiter is on, it keeps the cool-down after a 429 or 529, per
 // API key and model, and the retry layer keeps none of its own. The
 // package example shows how to wire the Transport into an SDK.
@@ -43,31 +45,28 @@ func New(base http.RoundTripper, opts ...Option) *Transport {
 	}
 	c := newConfig(opts)
 	t := &Transport{base: base}
-
 	rt := base
-	if !c.stack.noAttempt {
-		rt = Attempt(rt, opts...)
+	if !c.noAttempt {
+		rt = newAttempt(rt, c)
 	}
-	layerOpts := opts
-	if !c.stack.noLimiter {
-		t.limiter, t.owned = c.limit.newLimiter()
+	if !c.noLimit {
+		t.limiter, t.owned = c.limit.limiter()
 		lt := newLimit(rt, c, t.limiter)
 		t.release = append(t.release, lt.inst.unregister)
 		rt = lt
-		// The limiter keeps the cool-down per API key and model (and shares it
-		// through its Store); the retry layer's own one would be redundant.
-		layerOpts = append(append([]Option(nil), opts...), WithoutCooldown())
 	}
-	if !c.stack.noBreaker {
-		b := Breaker(rt, layerOpts...).(*breakerTransport)
+	if !c.noBreaker {
+		b := newBreaker(rt, c)
 		t.release = append(t.release, b.ins.unregister)
 		rt = b
 	}
-	if !c.stack.noRetry {
-		rt = Retry(rt, layerOpts...)
+	if !c.noRetry {
+		// The limiter keeps the cool-down per API key and model (and shares
+		// it through its Store); the retry layer's own would be redundant.
+		rt = newRetry(rt, c, c.noLimit)
 	}
-	if !c.stack.noMeter {
-		rt = Meter(rt, layerOpts...)
+	if !c.noMeter {
+		rt = newMeter(rt, c)
 	}
 	t.rt = rt
 	return t
@@ -96,8 +95,8 @@ func (t *Transport) CloseIdleConnections() {
 // matches limiter.ErrClosed, makes later calls fail the same way,
 // unregisters the stack's metric callbacks (its gauges are no longer
 // reported, and nothing of the Transport stays reachable from the
-// MeterProvider), and closes idle connections. A limiter passed with
-// WithLimiter is not closed: its owner closes it. Calls already sent are
+// MeterProvider), and closes idle connections. A limiter passed in
+// LimitSettings.Limiter is not closed: its owner closes it. Calls already sent are
 // not interrupted. Close is idempotent.
 func (t *Transport) Close() error {
 	var err error

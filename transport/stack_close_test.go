@@ -208,7 +208,7 @@ func TestLimiterGaugesMakeNoStoreCall(t *testing.T) {
 	l := limiter.New(limiter.WithStore(store))
 	defer l.Close()
 	g := newCloseRig()
-	tr := New(closeBase{}, WithLimiter(l), WithTelemetry(telemetry.WithMeterProvider(g.mp)), WithoutAttemptSpans())
+	tr := New(closeBase{}, WithLimit(LimitSettings{Limiter: l}), WithTelemetry(telemetry.WithMeterProvider(g.mp)), WithoutAttemptSpans())
 	defer tr.Close()
 	for i := range 3 {
 		closeCall(t, tr, fmt.Sprintf("tenant-%d", i))

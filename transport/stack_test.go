@@ -54,7 +54,9 @@ func TestNewDefaultStackUnderQuota(t *testing.T) {
 			Window: time.Second,
 			Quota:  llmtest.Quota{Requests: 40, InputTokens: 20000, OutputTokens: 4000},
 		})
-		tr := New(base, WithWindow(time.Second))
+		lim := limiter.New(limiter.WithWindow(time.Second))
+		defer lim.Close()
+		tr := New(base, WithLimit(LimitSettings{Limiter: lim}))
 		defer tr.Close()
 		client := &http.Client{Transport: tr}
 
@@ -103,12 +105,23 @@ func TestNewDefaultStackUnderQuota(t *testing.T) {
 	})
 }
 
+// newOwning is New with its limit layer over l, which the Transport owns
+// as it owns the limiter New builds: Close closes it. LimitSettings cannot
+// configure the limiter New builds (here, its concurrency), and Close
+// leaves a limiter passed in LimitSettings open, so the tests of what
+// Close does to the limiter's callers hand theirs over this way.
+func newOwning(base http.RoundTripper, l *limiter.Limiter, opts ...Option) *Transport {
+	tr := New(base, append([]Option{WithLimit(LimitSettings{Limiter: l})}, opts...)...)
+	tr.owned = true
+	return tr
+}
+
 // Close releases callers queued in the limiter with limiter.ErrClosed at
 // once; the call in flight ends as it would have, after the fake's 200 ms.
 func TestNewCloseReleasesWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, url, base := stackFake(t, llmtest.Config{Latency: 200 * time.Millisecond})
-		tr := New(base, WithLimiterOptions(limiter.WithConcurrency(1)))
+		tr := newOwning(base, limiter.New(limiter.WithConcurrency(1)))
 		client := &http.Client{Transport: tr}
 		start := time.Now()
 

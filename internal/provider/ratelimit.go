@@ -5,56 +5,51 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/limiter"
 )
 
-// RateLimit is one limit a provider reported in a response's headers.
-type RateLimit struct {
-	// Limit is the capacity per window; 0 when not reported.
-	Limit int64
-	// Remaining is what is left; valid when HasRemaining.
-	Remaining    int64
-	HasRemaining bool
-	// Reset is when the limit is fully replenished; zero when not reported.
-	Reset time.Time
-}
+// anthropicRounding is the unit Anthropic rounds its remaining token
+// counts to: the nearest thousand (rate-limit docs, 2026).
+const anthropicRounding = 1000
 
-func (r RateLimit) known() bool { return r.Limit > 0 || r.HasRemaining }
-
-// RateLimits are the limits one response reported. Anthropic reports all
-// four; OpenAI reports Requests and Tokens.
-type RateLimits struct {
-	Requests     RateLimit
-	Tokens       RateLimit
-	InputTokens  RateLimit
-	OutputTokens RateLimit
-}
-
-// ParseRateLimits reads the rate-limit headers of a response:
+// ParseRateLimits reads the rate-limit headers of a response as the
+// limiter's readings, one per kind:
 //
 //   - Anthropic: anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset},
-//     resets as RFC 3339 timestamps;
+//     resets as RFC 3339 timestamps. Its remaining token counts are rounded
+//     to the nearest thousand (Reading.Rounding), and its tokens-* headers
+//     show the most restrictive limit in effect, not a bucket of their own:
+//     they are dropped when input or output limits are reported, so that
+//     they never bind before those do.
 //   - OpenAI: x-ratelimit-{limit,remaining,reset}-{requests,tokens}, resets
-//     as Go-style durations ("1s", "6m0s", "12ms") relative to now.
+//     as Go-style durations ("1s", "6m0s", "12ms") relative to now; exact.
 //
 // Values that do not parse, and negative ones, are ignored. ok is false when
 // h holds no usable rate-limit header at all.
-func ParseRateLimits(h http.Header, now time.Time) (rl RateLimits, ok bool) {
+func ParseRateLimits(h http.Header, now time.Time) (o limiter.Observation, ok bool) {
 	var last lastReset // Anthropic's four resets are often one instant
-	rl = RateLimits{
-		Requests:     anthropicLimit(h, &anthropicRequests, &last),
-		Tokens:       anthropicLimit(h, &anthropicTokens, &last),
-		InputTokens:  anthropicLimit(h, &anthropicInput, &last),
-		OutputTokens: anthropicLimit(h, &anthropicOutput, &last),
+	o[limiter.Requests] = anthropicLimit(h, &anthropicRequests, &last)
+	o[limiter.Tokens] = anthropicLimit(h, &anthropicTokens, &last)
+	o[limiter.InputTokens] = anthropicLimit(h, &anthropicInput, &last)
+	o[limiter.OutputTokens] = anthropicLimit(h, &anthropicOutput, &last)
+	if !o.Empty() {
+		for _, k := range [...]limiter.Kind{limiter.InputTokens, limiter.OutputTokens, limiter.Tokens} {
+			if known(o[k]) {
+				o[k].Rounding = anthropicRounding
+			}
+		}
+		if o[limiter.InputTokens].Limit > 0 || o[limiter.OutputTokens].Limit > 0 {
+			o[limiter.Tokens] = limiter.Reading{}
+		}
+		return o, true
 	}
-	if !rl.Requests.known() {
-		rl.Requests = openAILimit(h, &openAIRequests, now)
-	}
-	if !rl.Tokens.known() {
-		rl.Tokens = openAILimit(h, &openAITokens, now)
-	}
-	ok = rl.Requests.known() || rl.Tokens.known() || rl.InputTokens.known() || rl.OutputTokens.known()
-	return rl, ok
+	o[limiter.Requests] = openAILimit(h, &openAIRequests, now)
+	o[limiter.Tokens] = openAILimit(h, &openAITokens, now)
+	return o, !o.Empty()
 }
+
+func known(r limiter.Reading) bool { return r.Limit > 0 || r.HasRemaining }
 
 // limitHeaders are the canonical names of one limit's three headers. They
 // are computed once: every response is parsed, and building and
@@ -95,16 +90,16 @@ func get(h http.Header, canonical string) string {
 	return ""
 }
 
-func anthropicLimit(h http.Header, n *limitHeaders, last *lastReset) RateLimit {
+func anthropicLimit(h http.Header, n *limitHeaders, last *lastReset) limiter.Reading {
 	rem, ok := count(get(h, n.remaining))
 	lim, _ := count(get(h, n.limit))
-	return RateLimit{Limit: lim, Remaining: rem, HasRemaining: ok, Reset: last.parse(get(h, n.reset))}
+	return limiter.Reading{Limit: lim, Remaining: rem, HasRemaining: ok, Reset: last.parse(get(h, n.reset))}
 }
 
-func openAILimit(h http.Header, n *limitHeaders, now time.Time) RateLimit {
+func openAILimit(h http.Header, n *limitHeaders, now time.Time) limiter.Reading {
 	rem, ok := count(get(h, n.remaining))
 	lim, _ := count(get(h, n.limit))
-	return RateLimit{Limit: lim, Remaining: rem, HasRemaining: ok, Reset: parseRelative(get(h, n.reset), now)}
+	return limiter.Reading{Limit: lim, Remaining: rem, HasRemaining: ok, Reset: parseRelative(get(h, n.reset), now)}
 }
 
 // maxCount bounds counts so that sums of them cannot overflow.

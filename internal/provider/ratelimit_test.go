@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/limiter"
 )
 
 func TestParseRateLimits(t *testing.T) {
@@ -13,7 +15,7 @@ func TestParseRateLimits(t *testing.T) {
 	tests := []struct {
 		name    string
 		headers map[string]string
-		want    RateLimits
+		want    limiter.Observation
 		ok      bool
 	}{
 		{"anthropic recorded", map[string]string{
@@ -21,26 +23,31 @@ func TestParseRateLimits(t *testing.T) {
 			"Anthropic-Ratelimit-Tokens-Limit": "280000", "Anthropic-Ratelimit-Tokens-Remaining": "279000",
 			"Anthropic-Ratelimit-Input-Tokens-Limit": "200000", "Anthropic-Ratelimit-Input-Tokens-Remaining": "199000", "Anthropic-Ratelimit-Input-Tokens-Reset": "2025-10-30T16:17:36Z",
 			"Anthropic-Ratelimit-Output-Tokens-Limit": "80000", "Anthropic-Ratelimit-Output-Tokens-Remaining": "80000",
-		}, RateLimits{
-			Requests:     RateLimit{4000, 3996, true, now.Add(35 * time.Second)},
-			Tokens:       RateLimit{280000, 279000, true, time.Time{}},
-			InputTokens:  RateLimit{200000, 199000, true, now.Add(36 * time.Second)},
-			OutputTokens: RateLimit{80000, 80000, true, time.Time{}},
+		}, limiter.Observation{
+			limiter.Requests: {Limit: 4000, Remaining: 3996, HasRemaining: true, Reset: now.Add(35 * time.Second)},
+			// tokens-* is the most restrictive limit in effect, not a bucket: dropped
+			limiter.InputTokens:  {Limit: 200000, Remaining: 199000, HasRemaining: true, Reset: now.Add(36 * time.Second), Rounding: 1000},
+			limiter.OutputTokens: {Limit: 80000, Remaining: 80000, HasRemaining: true, Rounding: 1000},
+		}, true},
+		{"anthropic tokens only", map[string]string{
+			"Anthropic-Ratelimit-Tokens-Limit": "280000", "Anthropic-Ratelimit-Tokens-Remaining": "279000",
+		}, limiter.Observation{
+			limiter.Tokens: {Limit: 280000, Remaining: 279000, HasRemaining: true, Rounding: 1000},
 		}, true},
 		{"openai docs", map[string]string{
 			"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s",
 			"x-ratelimit-limit-tokens": "150000", "x-ratelimit-remaining-tokens": "149984", "x-ratelimit-reset-tokens": "6m0s",
-		}, RateLimits{
-			Requests: RateLimit{60, 59, true, now.Add(time.Second)},
-			Tokens:   RateLimit{150000, 149984, true, now.Add(6 * time.Minute)},
+		}, limiter.Observation{
+			limiter.Requests: {Limit: 60, Remaining: 59, HasRemaining: true, Reset: now.Add(time.Second)},
+			limiter.Tokens:   {Limit: 150000, Remaining: 149984, HasRemaining: true, Reset: now.Add(6 * time.Minute)},
 		}, true},
 		{"garbage ignored", map[string]string{
 			"x-ratelimit-limit-requests": "-1", "x-ratelimit-remaining-requests": "lots", "x-ratelimit-reset-requests": "soon",
 			"x-ratelimit-limit-tokens": "99999999999999999999999",
-		}, RateLimits{}, false},
+		}, limiter.Observation{}, false},
 		{"remaining zero is known", map[string]string{"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "12ms"},
-			RateLimits{Tokens: RateLimit{0, 0, true, now.Add(12 * time.Millisecond)}}, true},
-		{"none", map[string]string{"content-type": "application/json"}, RateLimits{}, false},
+			limiter.Observation{limiter.Tokens: {HasRemaining: true, Reset: now.Add(12 * time.Millisecond)}}, true},
+		{"none", map[string]string{"content-type": "application/json"}, limiter.Observation{}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,7 +77,7 @@ func FuzzParseRateLimits(f *testing.F) {
 		h.Set("x-ratelimit-remaining-tokens", or)
 		h.Set("x-ratelimit-reset-tokens", oreset)
 		rl, ok := ParseRateLimits(h, now)
-		for _, r := range []RateLimit{rl.Requests, rl.Tokens, rl.InputTokens, rl.OutputTokens} {
+		for _, r := range rl {
 			if r.Limit < 0 || r.Remaining < 0 || r.Limit >= maxCount || r.Remaining >= maxCount {
 				t.Fatalf("out of range: %+v", r)
 			}
@@ -78,10 +85,10 @@ func FuzzParseRateLimits(f *testing.F) {
 				t.Fatalf("remaining without HasRemaining: %+v", r)
 			}
 		}
-		if !rl.Tokens.Reset.IsZero() && (rl.Tokens.Reset.Before(now) || rl.Tokens.Reset.After(now.Add(1000*time.Hour))) {
-			t.Fatalf("reset out of range: %v", rl.Tokens.Reset)
+		if r := rl[limiter.Tokens].Reset; !r.IsZero() && (r.Before(now) || r.After(now.Add(1000*time.Hour))) {
+			t.Fatalf("reset out of range: %v", r)
 		}
-		if ok != (rl.Requests.known() || rl.Tokens.known()) {
+		if ok != (known(rl[limiter.Requests]) || known(rl[limiter.Tokens])) {
 			t.Fatalf("ok = %v for %+v", ok, rl)
 		}
 	})

@@ -23,7 +23,7 @@ const (
 
 // OpenUntil returns when the fleet's open verdict for the circuit-breaker
 // key ends, on the caller's clock (zero: none). With Open it makes Store a
-// transport.BreakerVerdicts, for transport.WithSharedBreaker. One round
+// transport.BreakerVerdicts, for transport.BreakerSettings.Shared. One round
 // trip, on Redis's clock; while Redis is unavailable it answers zero at
 // once and each process's breaker decides alone.
 //

@@ -182,13 +182,13 @@ func refusalChargesNothing(h *harness) {
 	h.mustReserve(limiter.Cost{1, 100, 60, 0})
 	want := [limiter.NumKinds][2]float64{{10, 9}, {1000, 900}, {100, 40}, {0, 0}}
 	d := h.reserve(limiter.Cost{1, 0, 60, 0})
-	h.wait(d, limiter.ReasonOutputTokens, frac(0.2)) // 20 tokens at 100 per window
+	h.wait(d, limiter.ReasonFor(limiter.OutputTokens), frac(0.2)) // 20 tokens at 100 per window
 	h.levels("Decision.State after a refusal", d.State, want)
 	h.levels("State after a refusal", h.state(), want)
 	// Input lacks 100 (a tenth of a window), output 20 (a fifth): output.
-	h.wait(h.reserve(limiter.Cost{1, 1000, 60, 0}), limiter.ReasonOutputTokens, frac(0.2))
+	h.wait(h.reserve(limiter.Cost{1, 1000, 60, 0}), limiter.ReasonFor(limiter.OutputTokens), frac(0.2))
 	// Output lacks 5 (a twentieth): input.
-	h.wait(h.reserve(limiter.Cost{1, 1000, 45, 0}), limiter.ReasonInputTokens, frac(0.1))
+	h.wait(h.reserve(limiter.Cost{1, 1000, 45, 0}), limiter.ReasonFor(limiter.InputTokens), frac(0.1))
 	h.levels("State after three refusals", h.state(), want)
 }
 
@@ -198,7 +198,7 @@ func zeroCostIgnoresDebt(h *harness) {
 	h.mustReserve(limiter.Cost{1, 100, 0, 0})
 	h.adjust(limiter.Cost{0, 50, 0, 0})
 	h.mustReserve(limiter.Cost{1, 0, 0, 0})
-	h.wait(h.reserve(limiter.Cost{1, 1, 0, 0}), limiter.ReasonInputTokens, frac(0.51))
+	h.wait(h.reserve(limiter.Cost{1, 1, 0, 0}), limiter.ReasonFor(limiter.InputTokens), frac(0.51))
 }
 
 // A cost larger than a bucket waits for the bucket to be full, is then
@@ -206,11 +206,11 @@ func zeroCostIgnoresDebt(h *harness) {
 func oversizeWaitsForFull(h *harness) {
 	h.policy(long, limiter.Limits{Requests: 10, InputTokens: 1000})
 	h.mustReserve(limiter.Cost{1, 100, 0, 0})
-	h.wait(h.reserve(limiter.Cost{1, 1500, 0, 0}), limiter.ReasonInputTokens, frac(0.1))
+	h.wait(h.reserve(limiter.Cost{1, 1500, 0, 0}), limiter.ReasonFor(limiter.InputTokens), frac(0.1))
 	h.adjust(limiter.Cost{0, -100, 0, 0}) // refunded: full
 	d := h.mustReserve(limiter.Cost{1, 1500, 0, 0})
 	h.levels("after an oversized reserve", d.State, [limiter.NumKinds][2]float64{{10, 8}, {1000, -500}, {0, 0}, {0, 0}})
-	h.wait(h.reserve(limiter.Cost{1, 1, 0, 0}), limiter.ReasonInputTokens, frac(0.501))
+	h.wait(h.reserve(limiter.Cost{1, 1, 0, 0}), limiter.ReasonFor(limiter.InputTokens), frac(0.501))
 }
 
 func adjustRefundsAndCharges(h *harness) {
