@@ -33,7 +33,7 @@ type scenario struct {
 	// (transport.PollyBreakerSettings), to compare with the default.
 	polly bool
 	// closers collects what the set-up built that must be closed at the
-	// end (sluice's *transport.Transport holds a limiter).
+	// end (sluice's *transport.Transport and its limiter).
 	closers *[]io.Closer
 }
 

@@ -11,7 +11,7 @@ import (
 // the sluice_breaker tag when transport.Breaker is on main.
 func init() {
 	layers[layerBreaker] = func(next http.RoundTripper, tel Telemetry) http.RoundTripper {
-		return transport.Breaker(next, transport.WithTelemetry(
+		return transport.Breaker(next, transport.BreakerSettings{}, transport.WithTelemetry(
 			telemetry.WithTracerProvider(tel.Tracer), telemetry.WithMeterProvider(tel.Meter)))
 	}
 }

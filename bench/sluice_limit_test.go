@@ -11,7 +11,7 @@ import (
 // the sluice_limit tag when transport.Limit is on main.
 func init() {
 	layers[layerLimit] = func(next http.RoundTripper, tel Telemetry) http.RoundTripper {
-		return transport.Limit(next, transport.WithTelemetry(
+		return transport.Limit(next, transport.LimitSettings{}, transport.WithTelemetry(
 			telemetry.WithTracerProvider(tel.Tracer), telemetry.WithMeterProvider(tel.Meter)))
 	}
 }

@@ -11,7 +11,7 @@ import (
 // the sluice_meter tag when transport.Meter is on main.
 func init() {
 	layers[layerMeter] = func(next http.RoundTripper, tel Telemetry) http.RoundTripper {
-		return transport.Meter(next, transport.WithTelemetry(
+		return transport.Meter(next, transport.MeterSettings{}, transport.WithTelemetry(
 			telemetry.WithTracerProvider(tel.Tracer), telemetry.WithMeterProvider(tel.Meter)))
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/telemetry"
 	"github.com/sluicehq/sluice/transport"
 )
@@ -25,20 +27,24 @@ func init() {
 		if sc.log != nil {
 			logs = sc.log
 		}
-		opts := []transport.Option{transport.WithLogger(slog.New(logs)), sluiceWindow(sc.window)}
+		// The limiter is told the fake's quota window. Transport.Close
+		// leaves a limiter passed in alone: it is closed with the set-up.
+		lim := limiter.New(limiter.WithWindow(sc.window))
 		bs := transport.BreakerSettings{}
 		if sc.polly {
 			bs = transport.PollyBreakerSettings()
 		}
 		if sc.outage {
-			bs.Window = cmp.Or(bs.Window, transport.DefaultBreakerWindow) / outageCompression
-			bs.Break = cmp.Or(bs.Break, transport.DefaultBreakerBreak) / outageCompression
-			bs.MaxBreak = cmp.Or(bs.MaxBreak, transport.DefaultBreakerMaxBreak) / outageCompression
+			// The breaker's default window, break and maximum break
+			// (transport/breaker_config.go), where bs leaves them zero.
+			bs.Window = cmp.Or(bs.Window, 10*time.Second) / outageCompression
+			bs.Break = cmp.Or(bs.Break, time.Second) / outageCompression
+			bs.MaxBreak = cmp.Or(bs.MaxBreak, 10*time.Second) / outageCompression
 		}
-		opts = append(opts, transport.WithBreakerSettings(bs))
-		t := transport.New(base, opts...)
+		t := transport.New(base, transport.WithLogger(slog.New(logs)),
+			transport.WithLimit(transport.LimitSettings{Limiter: lim}), transport.WithBreaker(bs))
 		if sc.closers != nil {
-			*sc.closers = append(*sc.closers, t)
+			*sc.closers = append(*sc.closers, t, lim)
 		}
 		return t
 	}

@@ -11,7 +11,7 @@ import (
 // the sluice_retry tag when transport.Retry is on main.
 func init() {
 	layers[layerRetry] = func(next http.RoundTripper, tel Telemetry) http.RoundTripper {
-		return transport.Retry(next, transport.WithTelemetry(
+		return transport.Retry(next, transport.RetrySettings{}, transport.WithTelemetry(
 			telemetry.WithTracerProvider(tel.Tracer), telemetry.WithMeterProvider(tel.Meter)))
 	}
 }

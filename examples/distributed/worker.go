@@ -83,8 +83,8 @@ func runWorker(ctx context.Context, w workerFlags) Result {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	tel := transport.WithTelemetry(telemetry.WithMeterProvider(mp))
 	client := &http.Client{Transport: transport.Retry(
-		transport.Limit(base, transport.WithLimiter(lim), tel),
-		transport.WithMaxAttempts(20), transport.WithoutRetryBudget(), tel)}
+		transport.Limit(base, transport.LimitSettings{Limiter: lim}, tel),
+		transport.RetrySettings{MaxAttempts: 20, BudgetRatio: -1}, tel)} // BudgetRatio -1: no retry budget
 
 	r := Result{ID: w.ID, Calls: w.Calls, Start: time.Now()}
 	var mu sync.Mutex

@@ -13,6 +13,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	ooption "github.com/openai/openai-go/v3/option"
 
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/llmtest"
 	"github.com/sluicehq/sluice/transport"
 )
@@ -59,10 +60,10 @@ type result struct {
 
 // run plays s once per seed (s.seeds, at least one) and adds up the
 // results: bare is the SDK alone with 4 retries on its own transport;
-// otherwise transport.New(nil) told the window, with the SDK's retries off
-// as documented. A scenario of random faults is played with several seeds
-// because one seed's faults fall where they fall: the last call left may
-// meet a run of them that decides the wall time alone.
+// otherwise transport.New(nil) with a limiter told the window, with the
+// SDK's retries off as documented. A scenario of random faults is played
+// with several seeds because one seed's faults fall where they fall: the
+// last call left may meet a run of them that decides the wall time alone.
 func run(s scenario, bare bool) result {
 	var sum result
 	for k := range max(s.seeds, 1) {
@@ -99,7 +100,10 @@ func runSeed(s scenario, cfg llmtest.Config, bare bool) result {
 		defer base.CloseIdleConnections()
 		rt, retries = base, 4
 	} else {
-		tr := transport.New(nil, transport.WithWindow(window), transport.WithLogger(slog.New(slog.DiscardHandler)))
+		lim := limiter.New(limiter.WithWindow(window))
+		defer lim.Close()
+		tr := transport.New(nil, transport.WithLimit(transport.LimitSettings{Limiter: lim}),
+			transport.WithLogger(slog.New(slog.DiscardHandler)))
 		defer tr.Close()
 		rt = tr
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // window compresses the providers' minute for the quota scenarios; the
-// fake's cache TTLs shrink alike and sluice is told it (WithWindow).
+// fake's cache TTLs shrink alike and sluice's limiter is told it
+// (limiter.WithWindow).
 const window = 3 * time.Second
 
 // callDeadline is each call's context deadline: long enough that a call

@@ -17,6 +17,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/sluicehq/sluice/examples/internal/jaegerproc"
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/llmtest"
 	"github.com/sluicehq/sluice/telemetry"
 	"github.com/sluicehq/sluice/telemetry/otlp"
@@ -38,7 +39,9 @@ func run(ctx context.Context) error {
 	fmt.Printf("OTLP receiver (Jaeger's collector) at %s; metrics re-exported at %s\n", j.OTLPEndpoint, j.MetricsURL)
 	srv := llmtest.NewServer(llmtest.Config{Window: time.Second, Quota: llmtest.Quota{Requests: 20}})
 	defer srv.Close()
-	tr := transport.New(nil, transport.WithWindow(time.Second), transport.WithTelemetry(
+	lim := limiter.New(limiter.WithWindow(time.Second)) // the fake API's window
+	defer lim.Close()
+	tr := transport.New(nil, transport.WithLimit(transport.LimitSettings{Limiter: lim}), transport.WithTelemetry(
 		telemetry.WithTracerProvider(p.TracerProvider), telemetry.WithMeterProvider(p.MeterProvider)))
 	defer tr.Close()
 	client := anthropic.NewClient(option.WithHTTPClient(&http.Client{Transport: tr}), option.WithMaxRetries(0),

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/llmtest"
 	"github.com/sluicehq/sluice/telemetry"
 	"github.com/sluicehq/sluice/telemetry/otlp"
@@ -70,6 +71,7 @@ func run(ctx context.Context, f flags) error {
 			return fmt.Errorf("-real needs ANTHROPIC_API_KEY")
 		}
 		f.calls, f.workers = min(f.calls, 20), min(f.workers, 5)
+		f.window = time.Minute // the real API's rate-limit window
 		fmt.Printf("sluice quickstart — %d calls to the real Anthropic API (%s) through sluice\n\n", f.calls, f.model)
 		res := runSluice(ctx, f, nil, exp, reader)
 		printSummary(f, nil, res)
@@ -129,20 +131,26 @@ func runBaseline(ctx context.Context, f flags) *result {
 
 func runSluice(ctx context.Context, f flags, srv *llmtest.Server, exp *export, reader *metric.ManualReader) *result {
 	tp, mp := exp.tracerProvider, exp.meterProvider
-	opts := []transport.Option{
-		transport.WithTelemetry(telemetry.WithMeterProvider(mp), telemetry.WithTracerProvider(tp)),
-	}
 	clientOpts := []option.RequestOption{option.WithMaxRetries(0), option.WithTracerProvider(tp)}
+	var breaker transport.BreakerSettings // the defaults, for the real API
 	if srv != nil {
 		defer srv.Close()
-		opts = append(opts,
-			transport.WithWindow(f.window), // the fake API's compressed "minute"
-			// A breaker tuned to the compressed time scale of the demo.
-			transport.WithBreakerSettings(transport.BreakerSettings{
-				MinRequests: 20, Window: 2 * f.window, Break: 500 * time.Millisecond}))
 		clientOpts = append(clientOpts, option.WithBaseURL(srv.URL), option.WithAPIKey("quickstart"))
+		// A breaker tuned to the compressed time scale of the demo.
+		breaker = transport.BreakerSettings{MinRequests: 20, Window: 2 * f.window, Break: 500 * time.Millisecond}
 	}
-	tr := transport.New(nil, opts...)
+
+	// The limiter paces the calls under the API's quota, which it learns
+	// from the rate-limit headers, over the API's window (the fake API's
+	// "minute" is compressed to f.window). Its maker closes it:
+	// Transport.Close leaves a limiter passed in alone.
+	lim := limiter.New(limiter.WithWindow(f.window))
+	defer lim.Close()
+
+	tr := transport.New(nil,
+		transport.WithLimit(transport.LimitSettings{Limiter: lim}),
+		transport.WithBreaker(breaker),
+		transport.WithTelemetry(telemetry.WithMeterProvider(mp), telemetry.WithTracerProvider(tp)))
 	defer tr.Close()
 	clientOpts = append(clientOpts, option.WithHTTPClient(&http.Client{Transport: tr}))
 	client := anthropic.NewClient(clientOpts...)

@@ -244,13 +244,14 @@ func TestChaos(t *testing.T) {
 	})
 	defer srv.Close()
 	var used chaosUsage
+	lim := limiter.New(limiter.WithWindow(time.Second))
+	defer lim.Close()
 	tr := transport.New(nil,
-		transport.WithWindow(time.Second),
-		transport.WithBackoff(5*time.Millisecond, 50*time.Millisecond),
-		transport.WithBreakerSettings(transport.BreakerSettings{
+		transport.WithLimit(transport.LimitSettings{Limiter: lim}),
+		transport.WithRetry(transport.RetrySettings{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}),
+		transport.WithBreaker(transport.BreakerSettings{
 			FailureRatio: 0.15, MinRequests: 40, Window: 2 * time.Second, Break: 150 * time.Millisecond}),
-		transport.WithStreamUsage(),
-		transport.WithUsageCallback(used.add),
+		transport.WithMeter(transport.MeterSettings{StreamUsage: true, OnUsage: used.add}),
 		transport.WithLogger(quietLogger()))
 	defer tr.Close()
 	c := newChaosClients(tr, srv.URL, "chaos-key")
@@ -295,7 +296,8 @@ func TestChaosDeadlines(t *testing.T) {
 		},
 	})
 	defer srv.Close()
-	tr := transport.New(nil, transport.WithBackoff(50*time.Millisecond, 400*time.Millisecond),
+	tr := transport.New(nil,
+		transport.WithRetry(transport.RetrySettings{InitialBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}),
 		transport.WithLogger(quietLogger()))
 	defer tr.Close()
 	c := newChaosClients(tr, srv.URL, "deadline-key")

@@ -69,10 +69,10 @@ func (r *secretsRecorder) options() []transport.Option {
 	return []transport.Option{
 		transport.WithTelemetry(telemetry.WithTracerProvider(r.tp), telemetry.WithMeterProvider(r.mp)),
 		transport.WithLogger(slog.New(slog.NewJSONHandler(r, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		transport.WithBackoff(5*time.Millisecond, 20*time.Millisecond),
-		transport.WithMaxAttempts(3),
-		transport.WithBreakerSettings(transport.BreakerSettings{FailureRatio: 0.5, MinRequests: 3, Break: time.Minute}),
-		transport.WithFailFast(),
+		transport.WithRetry(transport.RetrySettings{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+			MaxAttempts: 3}),
+		transport.WithBreaker(transport.BreakerSettings{FailureRatio: 0.5, MinRequests: 3, Break: time.Minute,
+			FailFast: true}),
 	}
 }
 
@@ -150,7 +150,7 @@ func secretsRun(t *testing.T, sc secretsScenario) {
 	srv := llmtest.NewServer(llmtest.Config{})
 	defer srv.Close()
 	rec := newSecretsRecorder()
-	tr := transport.New(nil, append(rec.options(), transport.WithStreamUsage())...)
+	tr := transport.New(nil, append(rec.options(), transport.WithMeter(transport.MeterSettings{StreamUsage: true}))...)
 	defer tr.Close()
 	var seen secretsHeaderCheck
 	c := sc.clients(seen.wrap(tr, sc.header), srv.URL)

@@ -20,8 +20,8 @@ import (
 )
 
 // breakerClients are both SDKs over one Breaker on srv.
-func breakerClients(srv *llmtest.Server, retries int, opts ...transport.Option) (anthropic.Client, openai.Client) {
-	hc := &http.Client{Transport: transport.Breaker(srv.Client().Transport, opts...)}
+func breakerClients(srv *llmtest.Server, retries int, s transport.BreakerSettings) (anthropic.Client, openai.Client) {
+	hc := &http.Client{Transport: transport.Breaker(srv.Client().Transport, s)}
 	a := anthropic.NewClient(aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("sk-ant-test"),
 		aoption.WithHTTPClient(hc), aoption.WithMaxRetries(retries), aoption.WithoutOpenTelemetry())
 	o := openai.NewClient(ooption.WithBaseURL(srv.URL+"/v1/"), ooption.WithAPIKey("sk-test"),
@@ -53,7 +53,7 @@ var breakerTestSettings = transport.BreakerSettings{FailureRatio: 0.5, MinReques
 func TestBreakerRidesOutAnOutage(t *testing.T) {
 	srv := llmtest.NewServer(llmtest.Config{})
 	defer srv.Close()
-	a, o := breakerClients(srv, 0, transport.WithBreakerSettings(breakerTestSettings))
+	a, o := breakerClients(srv, 0, breakerTestSettings)
 	calls := breakerCalls(a, o)
 
 	srv.StartOutage(800*time.Millisecond, 529)
@@ -125,8 +125,8 @@ func TestBreakerWithSDKRetries(t *testing.T) {
 	srv := llmtest.NewServer(llmtest.Config{})
 	defer srv.Close()
 	settings := breakerTestSettings
-	settings.Break, settings.MinRequests = time.Minute, 3
-	a, o := breakerClients(srv, 2, transport.WithBreakerSettings(settings), transport.WithFailFast())
+	settings.Break, settings.MinRequests, settings.FailFast = time.Minute, 3, true
+	a, o := breakerClients(srv, 2, settings)
 	srv.StartOutage(time.Minute, 529)
 	for name, call := range breakerCalls(a, o) {
 		call(context.Background()) // 3 attempts, 3 × 529: the breaker trips
@@ -144,14 +144,15 @@ func TestBreakerWithSDKRetries(t *testing.T) {
 	}
 }
 
-// TestStackFailFastThroughSDKs: transport.New(nil, WithFailFast()) with the
-// API down, through both SDKs as documented (WithMaxRetries(0)). Once the
-// breaker is open, a call returns a *BreakerOpenError at once — the retry
-// layer does not retry a local refusal — and sends nothing.
+// TestStackFailFastThroughSDKs: transport.New with BreakerSettings.FailFast,
+// the API down, through both SDKs as documented (WithMaxRetries(0)). Once
+// the breaker is open, a call returns a *BreakerOpenError at once — the
+// retry layer does not retry a local refusal — and sends nothing.
 func TestStackFailFastThroughSDKs(t *testing.T) {
 	srv := llmtest.NewServer(llmtest.Config{})
 	defer srv.Close()
-	tr := transport.New(nil, transport.WithFailFast(), transport.WithBackoff(time.Millisecond, 5*time.Millisecond),
+	tr := transport.New(nil, transport.WithBreaker(transport.BreakerSettings{FailFast: true}),
+		transport.WithRetry(transport.RetrySettings{InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}),
 		transport.WithLogger(slog.New(slog.DiscardHandler)))
 	defer tr.Close()
 	hc := &http.Client{Transport: tr}

@@ -12,6 +12,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/llmtest"
 	"github.com/sluicehq/sluice/transport"
 )
@@ -154,7 +155,9 @@ func runFidelity(w fidelityWorkload, sdkRetries int) fidelityResult {
 		CacheTTL:   func(d time.Duration) time.Duration { return d / (time.Minute / fidelityWindow) },
 	})
 	defer srv.Close()
-	tr := transport.New(nil, transport.WithWindow(fidelityWindow))
+	lim := limiter.New(limiter.WithWindow(fidelityWindow))
+	defer lim.Close()
+	tr := transport.New(nil, transport.WithLimit(transport.LimitSettings{Limiter: lim}))
 	defer tr.Close()
 	c := anthropic.NewClient(aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("sk-ant-fidelity"),
 		aoption.WithHTTPClient(&http.Client{Transport: tr}), aoption.WithMaxRetries(sdkRetries), aoption.WithoutOpenTelemetry())

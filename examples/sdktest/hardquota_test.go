@@ -94,7 +94,7 @@ func TestHardQuotaThroughSDKs(t *testing.T) {
 func TestOrdinary429IsNotHardQuota(t *testing.T) {
 	s := retryServer(t)
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfterMs: "1", ShouldRetry: "true", Count: 100})
-	_, err := retryAnthropicCall(context.Background(), retryAnthropic(s, retryHTTPClient(t, retryFast...)))
+	_, err := retryAnthropicCall(context.Background(), retryAnthropic(s, retryHTTPClient(t, retryFast)))
 	var ae *anthropic.Error
 	if !errors.As(err, &ae) || ae.StatusCode != 429 {
 		t.Fatalf("err = %v, want a 429", err)

@@ -24,7 +24,7 @@ func limitHTTPClient(t *testing.T, l *limiter.Limiter) *http.Client {
 	t.Helper()
 	base := &http.Transport{}
 	t.Cleanup(base.CloseIdleConnections)
-	return &http.Client{Transport: transport.Limit(base, transport.WithLimiter(l))}
+	return &http.Client{Transport: transport.Limit(base, transport.LimitSettings{Limiter: l})}
 }
 
 // limitRun runs calls concurrent calls of call with workers goroutines and

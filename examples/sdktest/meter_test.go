@@ -38,10 +38,9 @@ func newMeterClients(t *testing.T, srv *llmtest.Server) *meterClients {
 	t.Helper()
 	c := &meterClients{spans: tracetest.NewSpanRecorder()}
 	c.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(c.spans))
-	rt := transport.Meter(srv.Client().Transport,
-		transport.WithStreamUsage(),
-		transport.WithTelemetry(telemetry.WithTracerProvider(c.tp)),
-		transport.WithUsageCallback(func(_ context.Context, r transport.UsageReport) {
+	rt := transport.Meter(srv.Client().Transport, transport.MeterSettings{
+		StreamUsage: true,
+		OnUsage: func(_ context.Context, r transport.UsageReport) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			if r.Err != nil {
@@ -49,7 +48,8 @@ func newMeterClients(t *testing.T, srv *llmtest.Server) *meterClients {
 			} else {
 				c.ok = append(c.ok, r)
 			}
-		}))
+		},
+	}, transport.WithTelemetry(telemetry.WithTracerProvider(c.tp)))
 	hc := &http.Client{Transport: rt}
 	c.anthropic = anthropic.NewClient(aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("sk-ant-test"),
 		aoption.WithHTTPClient(hc), aoption.WithMaxRetries(0), aoption.WithTracerProvider(c.tp))
@@ -238,15 +238,16 @@ func TestMeterBillsRetriedCallsOnce(t *testing.T) {
 	defer srv.Close()
 	var mu sync.Mutex
 	var reports []transport.UsageReport
-	opts := []transport.Option{
-		transport.WithBackoff(time.Millisecond, 10*time.Millisecond), transport.WithMaxAttempts(10), transport.WithoutRetryBudget(),
-		transport.WithUsageCallback(func(_ context.Context, r transport.UsageReport) {
-			mu.Lock()
-			defer mu.Unlock()
-			reports = append(reports, r)
-		}),
-	}
-	rt := transport.Meter(transport.Retry(transport.Breaker(srv.Client().Transport, opts...), opts...), opts...)
+	breaker := transport.Breaker(srv.Client().Transport, transport.BreakerSettings{})
+	retry := transport.Retry(breaker, transport.RetrySettings{
+		InitialBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, MaxAttempts: 10,
+		BudgetRatio: -1, // no retry budget
+	})
+	rt := transport.Meter(retry, transport.MeterSettings{OnUsage: func(_ context.Context, r transport.UsageReport) {
+		mu.Lock()
+		defer mu.Unlock()
+		reports = append(reports, r)
+	}})
 	hc := &http.Client{Transport: rt}
 	c := &meterClients{
 		anthropic: anthropic.NewClient(aoption.WithBaseURL(srv.URL), aoption.WithAPIKey("k"), aoption.WithHTTPClient(hc),

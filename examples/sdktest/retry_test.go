@@ -18,11 +18,11 @@ import (
 
 // retryHTTPClient is an http.Client through sluice's retry layer over a
 // transport whose idle connections close with the test.
-func retryHTTPClient(t *testing.T, opts ...transport.Option) *http.Client {
+func retryHTTPClient(t *testing.T, s transport.RetrySettings) *http.Client {
 	t.Helper()
 	base := &http.Transport{}
 	t.Cleanup(base.CloseIdleConnections)
-	return &http.Client{Transport: transport.Retry(base, opts...)}
+	return &http.Client{Transport: transport.Retry(base, s)}
 }
 
 func retryServer(t *testing.T) *llmtest.Server {
@@ -58,12 +58,12 @@ func retryOpenAICall(ctx context.Context, c openai.Client) (*openai.ChatCompleti
 	})
 }
 
-var retryFast = []transport.Option{transport.WithBackoff(time.Millisecond, 5*time.Millisecond), transport.WithMaxAttempts(3)}
+var retryFast = transport.RetrySettings{InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 3}
 
 func TestRetryAnthropicRateLimitThenOK(t *testing.T) {
 	s := retryServer(t)
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfterMs: "20", ShouldRetry: "true", Count: 1})
-	msg, err := retryAnthropicCall(context.Background(), retryAnthropic(s, retryHTTPClient(t, retryFast...)))
+	msg, err := retryAnthropicCall(context.Background(), retryAnthropic(s, retryHTTPClient(t, retryFast)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestRetryAnthropicRateLimitThenOK(t *testing.T) {
 func TestRetryAnthropicPermanent429IsSDKError(t *testing.T) {
 	s := retryServer(t)
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfterMs: "1", ShouldRetry: "true", Count: 100})
-	_, err := retryAnthropicCall(context.Background(), retryAnthropic(s, retryHTTPClient(t, retryFast...)))
+	_, err := retryAnthropicCall(context.Background(), retryAnthropic(s, retryHTTPClient(t, retryFast)))
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Type() != "rate_limit_error" {
 		t.Fatalf("err = %v, want *anthropic.Error 429 rate_limit_error", err)
@@ -90,7 +90,7 @@ func TestRetryAnthropicPermanent429IsSDKError(t *testing.T) {
 func TestRetryOpenAIRateLimitThenOKAndNoMultiply(t *testing.T) {
 	s := retryServer(t)
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 429, RetryAfterMs: "20", Count: 1})
-	c := retryOpenAI(s, retryHTTPClient(t, retryFast...))
+	c := retryOpenAI(s, retryHTTPClient(t, retryFast))
 	if _, err := retryOpenAICall(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestRetryOpenAIRateLimitThenOKAndNoMultiply(t *testing.T) {
 func TestRetryErrorThroughSDKs(t *testing.T) {
 	s := retryServer(t)
 	s.Inject(llmtest.Fault{Kind: llmtest.FaultReset, Count: 1000})
-	hc := retryHTTPClient(t, retryFast...)
+	hc := retryHTTPClient(t, retryFast)
 	_, aerr := retryAnthropicCall(context.Background(), retryAnthropic(s, hc))
 	_, oerr := retryOpenAICall(context.Background(), retryOpenAI(s, hc, ooption.WithMaxRetries(0)))
 	for name, err := range map[string]error{"anthropic": aerr, "openai": oerr} {
@@ -133,7 +133,7 @@ func TestRetryDeadlineThroughSDK(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := retryAnthropicCall(ctx, retryAnthropic(s, retryHTTPClient(t)))
+	_, err := retryAnthropicCall(ctx, retryAnthropic(s, retryHTTPClient(t, transport.RetrySettings{})))
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 529 || time.Since(start) > 2*time.Second {
 		t.Fatalf("err = %v after %v, want *anthropic.Error 529 at once", err, time.Since(start))

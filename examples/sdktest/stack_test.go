@@ -17,6 +17,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/llmtest"
 	"github.com/sluicehq/sluice/telemetry"
 	"github.com/sluicehq/sluice/transport"
@@ -71,8 +72,10 @@ func stackUnderQuota(t *testing.T, sdk string) {
 	defer srv.Close()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	tr := transport.New(nil, transport.WithWindow(time.Second),
-		transport.WithBackoff(20*time.Millisecond, 200*time.Millisecond),
+	lim := limiter.New(limiter.WithWindow(time.Second))
+	defer lim.Close()
+	tr := transport.New(nil, transport.WithLimit(transport.LimitSettings{Limiter: lim}),
+		transport.WithRetry(transport.RetrySettings{InitialBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}),
 		transport.WithTelemetry(telemetry.WithMeterProvider(mp)))
 	defer tr.Close()
 	hc := &http.Client{Transport: tr}
@@ -182,8 +185,8 @@ func TestStackSDKDefaultRetriesDoNotMultiply(t *testing.T) {
 	srv := llmtest.NewServer(llmtest.Config{})
 	defer srv.Close()
 	srv.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 529, Count: 1000})
-	tr := transport.New(nil, transport.WithMaxAttempts(maxAttempts),
-		transport.WithBackoff(5*time.Millisecond, 20*time.Millisecond))
+	tr := transport.New(nil, transport.WithRetry(transport.RetrySettings{MaxAttempts: maxAttempts,
+		InitialBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}))
 	defer tr.Close()
 	hc := &http.Client{Transport: tr}
 

@@ -122,9 +122,12 @@ func TestBreakerLayersShareVerdictThroughRedis(t *testing.T) {
 		}
 	}))
 	defer api.Close()
-	settings := transport.WithBreakerSettings(transport.BreakerSettings{MinRequests: 2, FailureRatio: 0.5, Break: 400 * time.Millisecond})
-	a := transport.Breaker(api.Client().Transport, settings, transport.WithSharedBreaker(newStore(t, rdb)))
-	b := transport.Breaker(api.Client().Transport, settings, transport.WithSharedBreaker(newStore(t, rdb)), transport.WithFailFast())
+	settings := func(failFast bool) transport.BreakerSettings {
+		return transport.BreakerSettings{MinRequests: 2, FailureRatio: 0.5, Break: 400 * time.Millisecond,
+			Shared: newStore(t, rdb), FailFast: failFast}
+	}
+	a := transport.Breaker(api.Client().Transport, settings(false))
+	b := transport.Breaker(api.Client().Transport, settings(true))
 	post := func(rt http.RoundTripper) error {
 		req, _ := http.NewRequest(http.MethodPost, api.URL+"/v1/messages", strings.NewReader(`{"model":"m"}`))
 		resp, err := rt.RoundTrip(req)

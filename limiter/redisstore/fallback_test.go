@@ -181,7 +181,7 @@ func TestLocalModeAdmitsOversizeRequestIntoDebt(t *testing.T) {
 	}
 	// The share is spent: a request larger than the quota waits for it to
 	// be full again (an hour's window) rather than fail.
-	if d, err := st.Reserve(context.Background(), "k", limiter.Cost{1, 1001, 0, 0}, p, time.Now()); err != nil || d.OK || d.Reason != limiter.ReasonInputTokens {
+	if d, err := st.Reserve(context.Background(), "k", limiter.Cost{1, 1001, 0, 0}, p, time.Now()); err != nil || d.OK || d.Reason != limiter.ReasonFor(limiter.InputTokens) {
 		t.Fatalf("reserve larger than the quota: %+v %v, want a wait for input_tokens", d, err)
 	}
 }

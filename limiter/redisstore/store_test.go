@@ -21,7 +21,7 @@ func TestReserveIsAtomicAcrossBuckets(t *testing.T) {
 		t.Fatalf("first reserve denied: %+v", d)
 	}
 	d := reserve(t, st, "k", limiter.Cost{1, 0, 60, 0}, p)
-	if d.OK || d.Reason != limiter.ReasonOutputTokens {
+	if d.OK || d.Reason != limiter.ReasonFor(limiter.OutputTokens) {
 		t.Fatalf("second reserve = OK %v reason %q, want denied for output_tokens", d.OK, d.Reason)
 	}
 	// The denied reserve charged nothing, not even the request bucket.
@@ -83,7 +83,7 @@ func TestReserveLargerThanCapacityWaitsForFullThenDebts(t *testing.T) {
 		t.Fatalf("small reserve: %+v %v", d, err)
 	}
 	d, err := st.Reserve(ctx, "k", limiter.Cost{1, 1500, 0, 0}, p, time.Now())
-	if err != nil || d.OK || d.Reason != limiter.ReasonInputTokens {
+	if err != nil || d.OK || d.Reason != limiter.ReasonFor(limiter.InputTokens) {
 		t.Fatalf("oversized reserve with the bucket not full: %+v %v, want a wait for input_tokens", d, err)
 	}
 	// The wait is for the 100 tokens missing to a full bucket: 6 s of a minute.
