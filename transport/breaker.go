@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluicehq/sluice/internal/readmostly"
+	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/telemetry"
 )
 
@@ -51,7 +52,7 @@ func newBreaker(next http.RoundTripper, c *config) *breakerTransport {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	b := &breakerTransport{next: next, cfg: c.breaker.withDefaults(), log: c.logger, entries: map[string]*breakerEntry{},
+	b := &breakerTransport{next: next, cfg: c.breaker.withDefaults(), log: c.logger, closed: c.closed, entries: map[string]*breakerEntry{},
 		byHostModel: readmostly.New[hostModel, *breakerEntry](maxBreakerIndex)}
 	b.ins = newBreakerInstruments(c.tel.Meter(), b)
 	return b
@@ -60,8 +61,10 @@ func newBreaker(next http.RoundTripper, c *config) *breakerTransport {
 type breakerTransport struct {
 	next http.RoundTripper
 	cfg  BreakerSettings // with defaults
-	log  *slog.Logger
-	ins  breakerInstruments
+	// closed is closed by Transport.Close; nil: never
+	closed <-chan struct{}
+	log    *slog.Logger
+	ins    breakerInstruments
 
 	mu          sync.Mutex // guards entries and the fields below it
 	entries     map[string]*breakerEntry
@@ -254,7 +257,7 @@ func (b *breakerTransport) admit(ctx context.Context, e *breakerEntry) (func(err
 			trace.SpanFromContext(ctx).AddEvent(telemetry.EventBreakerWait, trace.WithAttributes(
 				telemetry.AttrLimitKey.String(e.key), telemetry.AttrBreakerRetryAt.String(retryAt.Format(time.RFC3339Nano))))
 		}
-		if err := waitBreaker(ctx, changed, state, retryAt); err != nil {
+		if err := waitBreaker(ctx, b.closed, changed, state, retryAt); err != nil {
 			return nil, b.refuse(ctx, e, retryAt, "canceled", err)
 		}
 	}
@@ -275,8 +278,9 @@ func (e *breakerEntry) allow(ctx context.Context) (func(error), error) {
 
 // waitBreaker blocks until the breaker may have changed: a state change or
 // a freed probe slot (changed), or the end of the break — gobreaker turns
-// half-open lazily, on the next Allow.
-func waitBreaker(ctx context.Context, changed <-chan struct{}, state gobreaker.State, retryAt time.Time) error {
+// half-open lazily, on the next Allow — or until the call's context ends or
+// the Transport closes (closed).
+func waitBreaker(ctx context.Context, closed, changed <-chan struct{}, state gobreaker.State, retryAt time.Time) error {
 	var tick <-chan time.Time
 	if d := time.Until(retryAt); state != gobreaker.StateClosed && d > 0 {
 		t := time.NewTimer(d)
@@ -286,6 +290,8 @@ func waitBreaker(ctx context.Context, changed <-chan struct{}, state gobreaker.S
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-closed:
+		return limiter.ErrClosed
 	case <-changed:
 	case <-tick:
 	}

@@ -3,6 +3,8 @@ package transport
 import (
 	"context"
 	"time"
+
+	"github.com/sluicehq/sluice/limiter"
 )
 
 // BreakerVerdicts shares circuit-breaker verdicts between processes: when
@@ -45,6 +47,9 @@ func (b *breakerTransport) awaitShared(ctx context.Context, e *breakerEntry) err
 		case <-ctx.Done():
 			t.Stop()
 			return b.refuse(ctx, e, until, "canceled", ctx.Err())
+		case <-b.closed:
+			t.Stop()
+			return b.refuse(ctx, e, until, "canceled", limiter.ErrClosed)
 		case <-t.C:
 		}
 	}

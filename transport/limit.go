@@ -52,7 +52,7 @@ func newLimit(next http.RoundTripper, c *config, l *limiter.Limiter) *limitTrans
 	} else {
 		key = newLimitKeys().key
 	}
-	return &limitTransport{next: next, l: l, key: key, inst: newLimitInstruments(c.tel, l),
+	return &limitTransport{next: next, l: l, key: key, inst: newLimitInstruments(c.tel, l), closed: c.closed,
 		maxCooldown: c.retry.config().maxServerDelay}
 }
 
@@ -61,11 +61,15 @@ type limitTransport struct {
 	l           *limiter.Limiter
 	key         func(*http.Request, reqbody.Fields) string // LimitSettings.Key, or limitKeys.key
 	inst        *limitInstruments
-	maxCooldown time.Duration // cooldownUntil's maxDelay: RetrySettings.MaxServerDelay, as in the retry layer
+	closed      <-chan struct{} // Transport.Close; nil: never
+	maxCooldown time.Duration   // cooldownUntil's maxDelay: RetrySettings.MaxServerDelay, as in the retry layer
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := refuseClosed(t.closed, req); err != nil {
+		return nil, err
+	}
 	ctx := req.Context()
 	f := requestFields(req) // from the meter's context, or a copy of the body
 	key := t.key(req, f)

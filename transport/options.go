@@ -44,6 +44,10 @@ type config struct {
 	meter   MeterSettings
 	// the layers New leaves out
 	noMeter, noRetry, noBreaker, noLimit, noAttempt bool
+	// closed is closed by Transport.Close: the retry layer's and the
+	// breaker's waits end with limiter.ErrClosed. nil (never closed) for a
+	// layer built on its own.
+	closed <-chan struct{}
 }
 
 func newConfig[O Option](opts []O) *config {

@@ -77,7 +77,7 @@ func newRetry(next http.RoundTripper, c *config, cooldown bool) *retryTransport 
 	}
 	rc := c.retry.config()
 	rc.cooldown = cooldown
-	t := &retryTransport{next: next, cfg: rc, tel: newRetryTelemetry(c.tel), log: c.logger}
+	t := &retryTransport{next: next, cfg: rc, tel: newRetryTelemetry(c.tel), log: c.logger, closed: c.closed}
 	if rc.budget {
 		t.budget = newRetryBudget(rc.budgetRatio, rc.budgetMinPerS, rc.budgetWindow)
 	}
@@ -94,10 +94,14 @@ type retryTransport struct {
 	cool   *cooldown    // nil: no cool-down
 	tel    retryTelemetry
 	log    *slog.Logger
+	closed <-chan struct{} // Transport.Close; nil: never
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := refuseClosed(t.closed, req); err != nil {
+		return nil, err
+	}
 	c, err := t.newCall(req)
 	if err != nil {
 		return nil, err

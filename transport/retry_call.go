@@ -10,6 +10,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/sluicehq/sluice/internal/reqbody"
+	"github.com/sluicehq/sluice/limiter"
 )
 
 // call is the state of one logical request through the retry layer. It
@@ -225,7 +226,8 @@ func (c *call) delay(resp *http.Response, now time.Time) (d time.Duration, sourc
 	return backoffJitter(c.bo.NextBackOff()), sourceBackoff, false
 }
 
-// sleep waits d before attempt n, or until the caller's context ends.
+// sleep waits d before attempt n, or until the caller's context ends or
+// the Transport closes.
 func (c *call) sleep(n int, d time.Duration) error {
 	if d <= 0 {
 		return nil
@@ -237,6 +239,8 @@ func (c *call) sleep(n int, d time.Duration) error {
 		return nil
 	case <-c.ctx.Done():
 		return &RetryError{Attempts: n, Reason: ErrWaitInterrupted, Wait: d, Err: c.ctx.Err()}
+	case <-c.t.closed:
+		return &RetryError{Attempts: n, Reason: ErrWaitInterrupted, Wait: d, Err: limiter.ErrClosed}
 	}
 }
 

@@ -1,7 +1,9 @@
 package transport
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/limiter"
@@ -17,7 +19,13 @@ type Transport struct {
 	// release undoes what the layers registered beyond their own lifetime:
 	// the metric callbacks of the limiter and breaker gauges.
 	release []func()
+	// closed is closed by Close; closeOnce guards it.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
+
+// errClosed is what a call gets from a closed Transport.
+var errClosed = fmt.Errorf("sluice: transport closed: %w", limiter.ErrClosed)
 
 // New builds the recommended stack over base, outermost first (the package
 // documentation explains the order):
@@ -44,7 +52,8 @@ func New(base http.RoundTripper, opts ...Option) *Transport {
 		base = defaultBase()
 	}
 	c := newConfig(opts)
-	t := &Transport{base: base}
+	t := &Transport{base: base, closed: make(chan struct{})}
+	c.closed = t.closed
 	rt := base
 	if !c.noAttempt {
 		rt = newAttempt(rt, c)
@@ -79,6 +88,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.rt.RoundTrip(req)
 }
 
+// refuseClosed ends req with errClosed when closed is: the retry and limit
+// layers send nothing once Transport.Close has been called, beneath the
+// meter, so that the refused call is still measured. It closes the body,
+// as a RoundTripper must.
+func refuseClosed(closed <-chan struct{}, req *http.Request) error {
+	select {
+	case <-closed:
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return errClosed
+	default:
+		return nil
+	}
+}
+
 // Limiter returns the limiter of the stack (for Stats), or nil when the
 // limiter is off.
 func (t *Transport) Limiter() *limiter.Limiter { return t.limiter }
@@ -91,14 +116,19 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// Close releases every caller waiting in the limiter with an error that
-// matches limiter.ErrClosed, makes later calls fail the same way,
+// Close makes later calls fail with an error that matches
+// limiter.ErrClosed (with the retry or the limit layer on), and releases
+// the same way every call waiting in the stack: for a retry (a backoff, a server's Retry-After, a cool-down or
+// the retry budget), for an open breaker, or in the limiter New built. It
 // unregisters the stack's metric callbacks (its gauges are no longer
 // reported, and nothing of the Transport stays reachable from the
-// MeterProvider), and closes idle connections. A limiter passed in
-// LimitSettings.Limiter is not closed: its owner closes it. Calls already sent are
-// not interrupted. Close is idempotent.
+// MeterProvider) and closes idle connections. A limiter passed in
+// LimitSettings.Limiter is not closed (its owner closes it), so calls
+// queued in it wait their turn. Calls already sent are not interrupted:
+// a graceful shutdown stops sending new calls, waits for those in flight,
+// then closes. Close is idempotent.
 func (t *Transport) Close() error {
+	t.closeOnce.Do(func() { close(t.closed) })
 	var err error
 	if t.owned && t.limiter != nil {
 		err = t.limiter.Close()

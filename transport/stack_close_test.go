@@ -2,12 +2,14 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -241,4 +243,73 @@ func TestLimiterGaugesMakeNoStoreCall(t *testing.T) {
 	if limits != 3*3 { // three keys, three learned limits each
 		t.Errorf("%d sluice.limiter.limit data points, want 9: the gauges must still show the learned limits", limits)
 	}
+}
+
+// Close ends the waits that hold a call inside the stack — a server's
+// Retry-After in the retry layer, an open breaker — with an error that
+// matches limiter.ErrClosed, at once; a call made after Close fails the
+// same way without reaching the base transport.
+func TestCloseEndsRetryAndBreakerWaits(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply func(n int64) *http.Response
+		opts  []Option
+	}{
+		{"retry-after", func(int64) *http.Response { return closeReply(429, "retry-after", "30") }, nil},
+		{"open breaker", func(int64) *http.Response { return closeReply(529) },
+			[]Option{WithBreaker(BreakerSettings{ConsecutiveFailures: 1, Break: time.Minute})}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var sent atomic.Int64
+				base := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+					if req.Body != nil {
+						_ = req.Body.Close()
+					}
+					r := tc.reply(sent.Add(1))
+					r.Request = req
+					return r, nil
+				})
+				tr := New(base, append([]Option{WithoutAttemptSpans()}, tc.opts...)...)
+				call := func() error {
+					req, _ := http.NewRequest(http.MethodPost, "https://api.anthropic.com/v1/messages",
+						strings.NewReader(`{"model":"m","max_tokens":1}`))
+					resp, err := tr.RoundTrip(req)
+					if resp != nil {
+						resp.Body.Close()
+					}
+					return err
+				}
+				errc := make(chan error, 1)
+				go func() { errc <- call() }()
+				// Past the first backoff (0.5 s): the call now waits out the
+				// Retry-After of 30 s, or the breaker's minute.
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				start, before := time.Now(), sent.Load()
+				if before != 1 {
+					t.Fatalf("%d attempts sent before Close; want 1", before)
+				}
+				if err := tr.Close(); err != nil {
+					t.Fatal(err)
+				}
+				err := <-errc
+				if !errors.Is(err, limiter.ErrClosed) || time.Since(start) != 0 {
+					t.Fatalf("after Close: %v after %v; want limiter.ErrClosed at once", err, time.Since(start))
+				}
+				if err := call(); !errors.Is(err, limiter.ErrClosed) || sent.Load() != before {
+					t.Fatalf("a call after Close: %v, %d sent; want limiter.ErrClosed, nothing sent", err, sent.Load()-before)
+				}
+			})
+		})
+	}
+}
+
+// closeReply is a response with status and header key-value pairs.
+func closeReply(status int, kv ...string) *http.Response {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader("{}"))}
 }
