@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,7 +103,16 @@ type nodeError struct {
 // runNode runs sdk.mjs MODE SDK against the proxy at proxyURL with env.
 func runNode(t *testing.T, proxyURL, mode, sdk string, env ...string) nodeResult {
 	t.Helper()
-	dir := nodeSDKs(t)
+	r, err := execNode(nodeSDKs(t), proxyURL, mode, sdk, env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// execNode is runNode for any goroutine: call nodeSDKs first, on the
+// test's goroutine, for dir.
+func execNode(dir, proxyURL, mode, sdk string, env ...string) (nodeResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "sdk.mjs"), mode, sdk)
@@ -112,12 +122,12 @@ func runNode(t *testing.T, proxyURL, mode, sdk string, env ...string) nodeResult
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node sdk.mjs %s %s: %v\n%s", mode, sdk, err, stderr.String())
+		return nodeResult{}, fmt.Errorf("node sdk.mjs %s %s: %v\n%s", mode, sdk, err, stderr.String())
 	}
 	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
 	var r nodeResult
 	if err := json.Unmarshal(lines[len(lines)-1], &r); err != nil {
-		t.Fatalf("node output %q: %v", out, err)
+		return r, fmt.Errorf("node output %q: %v", out, err)
 	}
-	return r
+	return r, nil
 }
