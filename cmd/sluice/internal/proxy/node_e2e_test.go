@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/cmd/sluice/internal/nodesdk"
 	"github.com/sluicehq/sluice/llmtest"
 )
 
@@ -119,7 +120,7 @@ func TestTypeScriptSDKErrors(t *testing.T) {
 	}
 }
 
-func oneError(t *testing.T, r nodeResult) nodeError {
+func oneError(t *testing.T, r nodesdk.Result) nodesdk.Error {
 	t.Helper()
 	if r.Failed != 1 || len(r.Errors) != 1 {
 		t.Fatalf("want one failed call: %+v", r)

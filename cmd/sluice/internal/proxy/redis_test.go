@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/cmd/sluice/internal/nodesdk"
 	"github.com/sluicehq/sluice/limiter/redisstore/redistest"
 	"github.com/sluicehq/sluice/llmtest"
 )
@@ -26,7 +27,7 @@ func TestTwoProxiesOneRedisTypeScriptBurst(t *testing.T) {
 			c.Redis, c.Replicas = rs.Addr(), 2
 			p1, p2 := startProxy(t, c), startProxy(t, c)
 			var wg sync.WaitGroup
-			results := make([]nodeResult, 2)
+			results := make([]nodesdk.Result, 2)
 			errs := make([]error, 2)
 			for i, p := range []*running{p1, p2} {
 				wg.Go(func() { results[i], errs[i] = execNode(dir, p.URL, "burst", sdk, "CALLS=75", "WORKERS=13") })

@@ -1,5 +1,6 @@
 // sdk.mjs drives the official TypeScript SDKs against a sluice proxy for
-// the Go tests (node_test.go), which install the SDKs beside it.
+// package nodesdk (the proxy's end-to-end tests and its demo), which
+// installs the SDKs beside it.
 //
 //   node sdk.mjs burst anthropic|openai   CALLS, WORKERS: every third call streams
 //   node sdk.mjs call anthropic|openai    one call; MAX_RETRIES, TIMEOUT_MS,
