@@ -84,13 +84,11 @@ func TestTypeScriptSDKErrors(t *testing.T) {
 			if r := runNode(t, p.URL, "call", tc.sdk, "TIMEOUT_MS=5000", "STAINLESS_TIMEOUT=5"); r.OK != 1 {
 				t.Fatalf("first call: %+v", r)
 			}
-			start := time.Now()
+			// Held until the client's timeout, the call would end in the
+			// SDK's APIConnectionTimeoutError instead.
 			e = oneError(t, runNode(t, p.URL, "call", tc.sdk, "TIMEOUT_MS=5000", "STAINLESS_TIMEOUT=5"))
-			if e.Class != tc.refused429 || e.Status != 429 || e.Refusal != "deadline" {
+			if e.Class != tc.refused429 || e.Status != 429 || e.Refusal != "deadline" || e.ShouldRetry != "false" {
 				t.Errorf("refused: %+v", e)
-			}
-			if d := time.Since(start); d > 4*time.Second {
-				t.Errorf("the refusal took %v: the proxy held the call", d)
 			}
 			if got := srv.Stats().Arrivals; got != 3 {
 				t.Errorf("%d arrivals, want 3: a refusal never reaches the provider", got)
