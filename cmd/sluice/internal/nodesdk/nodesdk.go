@@ -64,6 +64,7 @@ func Install(ctx context.Context) (string, error) {
 type Result struct {
 	OK, Failed int
 	Errors     []Error // the first ten
+	Last       *Error  // the last, nil if none
 }
 
 // Error is an error as the TypeScript SDK raised it.

@@ -6,8 +6,9 @@
 //   node sdk.mjs call anthropic|openai    one call; MAX_RETRIES, TIMEOUT_MS,
 //                                         STAINLESS_TIMEOUT, MODEL, INDEX
 //
-// It prints one JSON line: {ok, failed, errors: [...]}, where each error is
-// {class, status, refusal, shouldRetry} as the SDK raised it.
+// It prints one JSON line: {ok, failed, errors: [...], last}, where each
+// error (the first ten, and the last) is {class, status, refusal,
+// shouldRetry, message} as the SDK raised it.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
@@ -54,14 +55,15 @@ function describe(err) {
   };
 }
 
-const result = { ok: 0, failed: 0, errors: [] };
+const result = { ok: 0, failed: 0, errors: [], last: null };
 async function run(i) {
   try {
     await call(i);
     result.ok++;
   } catch (err) {
     result.failed++;
-    if (result.errors.length < 10) result.errors.push(describe(err));
+    result.last = describe(err);
+    if (result.errors.length < 10) result.errors.push(result.last);
   }
 }
 

@@ -102,16 +102,15 @@ func TestTypeScriptSDKErrors(t *testing.T) {
 			c := testConfig(srv.URL)
 			c.MaxAttempts, c.FailFast = 1, true
 			p := startProxy(t, c)
-			// The breaker opens on 10 failed attempts in a row.
-			srv.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 500, Count: 10})
-			for range 10 {
-				resp, _ := post(t, p.URL+"/v1/messages", `{"model":"node-model","max_tokens":16,"messages":[]}`, anthropicHeaders)
-				if resp.StatusCode != 500 {
-					t.Fatalf("status %d", resp.StatusCode)
-				}
+			// The breaker opens on 10 failed attempts in a row; the upstream
+			// keeps failing, so a probe after the break fails and reopens
+			// it, and the last of 13 calls in a row meets it open.
+			srv.Inject(llmtest.Fault{Kind: llmtest.FaultStatus, Status: 500, Count: 30})
+			r := runNode(t, p.URL, "burst", tc.sdk, "CALLS=13", "WORKERS=1", "MAX_RETRIES=0", "MODEL=node-model")
+			if r.Failed != 13 || r.Last == nil || r.Errors[0].Status != 500 {
+				t.Fatalf("want 13 failed calls, the first a 500: %+v", r)
 			}
-			e := oneError(t, runNode(t, p.URL, "call", tc.sdk, "MAX_RETRIES=0", "MODEL=node-model"))
-			if e.Class != tc.class || e.Status != 503 || e.Refusal != "breaker_open" || e.ShouldRetry != "true" {
+			if e := *r.Last; e.Class != tc.class || e.Status != 503 || e.Refusal != "breaker_open" || e.ShouldRetry != "true" {
 				t.Errorf("breaker open: %+v", e)
 			}
 		})

@@ -121,7 +121,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 
 func (s *Server) shutdown(errc <-chan error) error {
 	s.ready.Store(false)
-	s.logger.Info("shutting down: draining in-flight calls", "grace", s.cfg.ShutdownGrace)
+	s.logger.Info("shutting down: draining in-flight calls", "grace", s.cfg.ShutdownGrace.String())
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
@@ -164,5 +164,7 @@ func Run(ctx context.Context, c Config, logger *slog.Logger) error {
 	logger.Info("sluice proxy listening", "addr", l.Addr().String(),
 		"anthropic_upstream", c.AnthropicUpstream, "openai_upstream", c.OpenAIUpstream,
 		"redis", c.Redis != "", "metrics", c.Metrics, "otlp", c.OTLP)
-	return s.Serve(ctx, l)
+	err = s.Serve(ctx, l)
+	logger.Info("sluice proxy stopped")
+	return err
 }

@@ -8,9 +8,11 @@ import (
 	promclient "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/sluicehq/sluice/telemetry"
 	"github.com/sluicehq/sluice/telemetry/otlp"
@@ -24,6 +26,9 @@ type observability struct {
 	metrics  http.Handler       // nil when --metrics=false
 	shutdown func(context.Context) error
 }
+
+// serviceName is service.name unless OTEL_SERVICE_NAME says otherwise.
+const serviceName = "sluice-proxy"
 
 // propagator reads and writes W3C trace context (and baggage).
 var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
@@ -45,7 +50,7 @@ func setupTelemetry(ctx context.Context, c Config) (*observability, error) {
 		o.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	}
 	if c.OTLP {
-		opts := []otlp.Option{otlp.WithServiceName("sluice-proxy"), otlp.WithoutGlobal()}
+		opts := []otlp.Option{otlp.WithServiceName(serviceName), otlp.WithoutGlobal()}
 		for _, r := range readers {
 			opts = append(opts, otlp.WithMetricReader(r))
 		}
@@ -58,7 +63,12 @@ func setupTelemetry(ctx context.Context, c Config) (*observability, error) {
 		return o, nil
 	}
 	if len(readers) > 0 {
-		mopts := make([]sdkmetric.Option, 0, len(readers))
+		res, err := resource.New(ctx, resource.WithTelemetrySDK(),
+			resource.WithAttributes(attribute.String("service.name", serviceName)), resource.WithFromEnv())
+		if err != nil {
+			return nil, fmt.Errorf("resource: %w", err)
+		}
+		mopts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 		for _, r := range readers {
 			mopts = append(mopts, sdkmetric.WithReader(r))
 		}
