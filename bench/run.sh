@@ -74,7 +74,7 @@ echo "== neverworse.txt"
 record proxy.txt "cd cmd/sluice && go test -run '^\$' -bench '^BenchmarkProxy(Throughput|TTFB)\$' -benchtime=2s -count=3 ./internal/proxy && go test -run '^\$' -bench '^BenchmarkProxy(Latency|Quota)\$' -benchtime=1x -count=1 -timeout 20m ./internal/proxy"
 echo "== proxy.txt"
 (cd cmd/sluice && $GO test -run '^$' -bench '^BenchmarkProxy(Throughput|TTFB)$' -benchtime=2s -count=3 ./internal/proxy && \
-	$GO test -run '^$' -bench '^BenchmarkProxy(Latency|Quota)$' -benchtime=1x -count=1 -timeout 20m ./internal/proxy) | grep -v '^{' | tee "$OUT/proxy.txt"
+	$GO test -run '^$' -bench '^BenchmarkProxy(Latency|Quota)$' -benchtime=1x -count=1 -timeout 20m ./internal/proxy) | tee "$OUT/proxy.txt"
 
 # Every other module's own benchmarks (go.work), in the same run.
 record modules.txt "for m in \$(go list -m -f '{{.Dir}}' | grep -v /bench\$); do (cd \$m && go test -run '^\$' -bench . -skip '^Benchmark(HTTP|NeverWorse|Proxy[A-Za-z]*)\$' -benchmem -benchtime=$MODULE_TIME -count=$MODULE_COUNT -timeout 10m ./...); done"
