@@ -69,11 +69,12 @@ echo "== neverworse.txt"
 
 # The proxy (cmd/sluice): `sluice proxy` beside a bare httputil.ReverseProxy
 # and a direct connection, on loopback to one llmtest server — throughput,
-# latency added at 1 000 requests/s (p50/p99), time to the first SSE event —
+# latency added at 1 000 requests/s (p50/p99), time to the first SSE event,
+# CPU per call with no network —
 # and the quota scenario beside the Portkey gateway (skipped without npm).
-record proxy.txt "cd cmd/sluice && go test -run '^\$' -bench '^BenchmarkProxy(Throughput|TTFB)\$' -benchtime=2s -count=3 ./internal/proxy && go test -run '^\$' -bench '^BenchmarkProxy(Latency|Quota)\$' -benchtime=1x -count=1 -timeout 20m ./internal/proxy"
+record proxy.txt "cd cmd/sluice && go test -run '^\$' -bench '^BenchmarkProxy(Throughput|TTFB|CPU)\$' -benchtime=2s -count=3 ./internal/proxy && go test -run '^\$' -bench '^BenchmarkProxy(Latency|Quota)\$' -benchtime=1x -count=1 -timeout 20m ./internal/proxy"
 echo "== proxy.txt"
-(cd cmd/sluice && $GO test -run '^$' -bench '^BenchmarkProxy(Throughput|TTFB)$' -benchtime=2s -count=3 ./internal/proxy && \
+(cd cmd/sluice && $GO test -run '^$' -bench '^BenchmarkProxy(Throughput|TTFB|CPU)$' -benchtime=2s -count=3 ./internal/proxy && \
 	$GO test -run '^$' -bench '^BenchmarkProxy(Latency|Quota)$' -benchtime=1x -count=1 -timeout 20m ./internal/proxy) | tee "$OUT/proxy.txt"
 
 # Every other module's own benchmarks (go.work), in the same run.
