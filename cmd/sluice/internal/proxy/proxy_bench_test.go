@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,6 +38,7 @@ func benchSetups(b *testing.B) (names, urls []string) {
 		Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
 		FlushInterval: -1,
 		Transport:     benchTransport(),
+		ErrorLog:      log.New(io.Discard, "", 0), // as quiet as the sluice proxy's discarded logs
 	}
 	bareURL := serveBench(b, bare)
 
