@@ -2,7 +2,7 @@ package proxy
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -18,7 +18,8 @@ func redisOptions(addr string) (*redis.Options, error) {
 	if strings.Contains(addr, "://") {
 		o, err := redis.ParseURL(addr)
 		if err != nil {
-			return nil, fmt.Errorf("--redis: %w", err)
+			// The error may quote the URL, and the URL a password.
+			return nil, errors.New("--redis: not a valid redis:// or rediss:// URL")
 		}
 		o.ContextTimeoutEnabled = true
 		return o, nil
