@@ -24,6 +24,7 @@ const (
 	OpenAI
 )
 
+// String returns "anthropic" or "openai".
 func (p Provider) String() string {
 	if p == OpenAI {
 		return "openai"
