@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -78,7 +79,90 @@ func run() error {
 	fmt.Printf("== the same SDK with its base URL at sluice proxy (%s)\n", url)
 	through := measure(srv, func() (int, int, string, error) { return burst(url) })
 	summarize(alone, through)
+	return printMetrics(url)
+}
+
+// printMetrics reads the proxy's /metrics (Prometheus text) and prints
+// what sluice did, by the label that says why.
+func printMetrics(url string) error {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	sums := map[string]map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, label, v, ok := sample(line)
+		if !ok {
+			continue
+		}
+		for _, m := range []struct{ metric, label string }{
+			{"sluice_limiter_wait_duration_seconds_count", "sluice_limiter_reason"},
+			{"sluice_retry_retries_total", "sluice_retry_reason"},
+			{"gen_ai_client_token_usage_sum", "gen_ai_token_type"},
+		} {
+			if name == m.metric {
+				if sums[name] == nil {
+					sums[name] = map[string]float64{}
+				}
+				sums[name][labelValue(label, m.label)] += v
+			}
+		}
+	}
+	fmt.Println("\nwhat sluice did (from the proxy's /metrics):")
+	fmt.Printf("  waits before sending, by reason: %s\n", joinSums(sums["sluice_limiter_wait_duration_seconds_count"]))
+	fmt.Printf("  retries, by reason:              %s\n", joinSums(sums["sluice_retry_retries_total"]))
+	fmt.Printf("  tokens metered, by type:         %s\n", joinSums(sums["gen_ai_client_token_usage_sum"]))
 	return nil
+}
+
+// sample splits a Prometheus text line `name{labels} value`.
+func sample(line string) (name, labels string, v float64, ok bool) {
+	if line == "" || line[0] == '#' {
+		return "", "", 0, false
+	}
+	i := strings.LastIndexByte(line, ' ')
+	if i < 0 {
+		return "", "", 0, false
+	}
+	if _, err := fmt.Sscan(line[i+1:], &v); err != nil {
+		return "", "", 0, false
+	}
+	name = line[:i]
+	if j := strings.IndexByte(name, '{'); j >= 0 {
+		name, labels = name[:j], name[j:]
+	}
+	return name, labels, v, true
+}
+
+func labelValue(labels, key string) string {
+	k := key + `="`
+	i := strings.Index(labels, k)
+	if i < 0 {
+		return "?"
+	}
+	rest := labels[i+len(k):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+func joinSums(m map[string]float64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func measure(srv *llmtest.Server, f func() (int, int, string, error)) outcome {
