@@ -9,13 +9,18 @@ FUZZTIME    ?= 10s
 TESTFLAGS   ?= -race -count=1 -timeout 20m
 JAEGER_BIN  ?= $(CURDIR)/bin/jaeger
 
-.PHONY: all demo deps test lint vet bench fuzz cover jaeger jaeger-demo otlp-demo tidy
+.PHONY: all demo proxy-demo deps test lint vet bench fuzz cover jaeger jaeger-demo otlp-demo tidy
 
 all: lint test
 
 ## demo: the quickstart on the embedded fake API (no key, no network).
 demo:
 	cd examples && $(GO) run ./quickstart
+
+## proxy-demo: llmtest, `sluice proxy` in front of it, and one burst from the
+## TypeScript SDK (when node and npm are there) straight and through it.
+proxy-demo:
+	cd cmd/sluice && $(GO) run ./internal/demo
 
 ## deps: what the tests need beyond Go: redis-server (Debian package) and
 ## the Jaeger binary (built from source, minutes the first time).
