@@ -18,8 +18,9 @@ type RetrySettings struct {
 	// InitialBackoff and MaxBackoff bound the exponential backoff used when
 	// the server names no delay: the first step is InitialBackoff, each next
 	// one twice as long up to MaxBackoff, and each wait is drawn uniformly
-	// in [step/2, step]. Defaults 0.5 s and 4 s; a MaxBackoff below
-	// InitialBackoff means InitialBackoff.
+	// in [step/2, step]. Defaults 0.5 s (or MaxBackoff, when that is set
+	// and shorter) and 4 s; a MaxBackoff below InitialBackoff means
+	// InitialBackoff.
 	InitialBackoff, MaxBackoff time.Duration
 	// MaxElapsedTime bounds the time one call may spend in the layer: a
 	// retry whose wait would end later is not made and the last response
@@ -138,6 +139,9 @@ func (s RetrySettings) config() retryConfig {
 	}
 	if c.initial <= 0 {
 		c.initial = defaultInitialBackoff
+		if s.MaxBackoff > 0 {
+			c.initial = min(c.initial, s.MaxBackoff)
+		}
 	}
 	if c.maxInterval <= 0 {
 		c.maxInterval = max(defaultMaxBackoff, c.initial)

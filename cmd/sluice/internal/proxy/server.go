@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sluicehq/sluice/transport"
 )
 
 // MaxHeaderBytes bounds a request's header block; a flood of headers gets
@@ -23,7 +22,7 @@ const MaxHeaderBytes = 64 << 10
 type Server struct {
 	cfg     Config
 	logger  *slog.Logger
-	stack   *transport.Transport
+	stack   stack
 	store   *sharedStore
 	obs     *observability
 	handler *Handler
@@ -139,7 +138,7 @@ func (s *Server) shutdown(errc <-chan error) error {
 // (flushing what they hold).
 func (s *Server) Close() error {
 	var errs []error
-	if s.stack != nil {
+	if s.stack.Transport != nil {
 		errs = append(errs, s.stack.Close())
 	}
 	errs = append(errs, s.store.Close())

@@ -1,9 +1,9 @@
 package proxy
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/sluicehq/sluice/limiter"
 	"github.com/sluicehq/sluice/limiter/redisstore"
@@ -11,8 +11,8 @@ import (
 	"github.com/sluicehq/sluice/transport"
 )
 
-// This file is the proxy's only use of transport's and limiter's options:
-// the translation of a Config into a sluice stack.
+// This file is the proxy's only use of transport's settings and limiter's
+// options: the translation of a Config into a sluice stack.
 
 // stackDeps are what the stack is built with beside the Config.
 type stackDeps struct {
@@ -22,13 +22,21 @@ type stackDeps struct {
 	logger *slog.Logger
 }
 
-// newStack builds the sluice stack c describes.
-func newStack(c Config, d stackDeps) *transport.Transport {
-	return transport.New(d.base, stackOptions(c, d)...)
+// stack is the sluice stack and the limiter it was given, which the proxy
+// owns and closes after it.
+type stack struct {
+	*transport.Transport
+	limiter *limiter.Limiter
 }
 
-func stackOptions(c Config, d stackDeps) []transport.Option {
-	opts := []transport.Option{transport.WithLogger(d.logger), transport.WithTelemetry(d.tel...)}
+// Close closes the stack, then its limiter.
+func (s stack) Close() error {
+	return errors.Join(s.Transport.Close(), s.limiter.Close())
+}
+
+// newStack builds the sluice stack c describes. A zero Config field keeps
+// the library's default (the settings structs' zero values).
+func newStack(c Config, d stackDeps) stack {
 	var lopts []limiter.Option
 	if c.Window > 0 {
 		lopts = append(lopts, limiter.WithWindow(c.Window))
@@ -42,33 +50,20 @@ func stackOptions(c Config, d stackDeps) []transport.Option {
 	if c.MaxQueue > 0 {
 		lopts = append(lopts, limiter.WithMaxQueue(c.MaxQueue))
 	}
+	breaker := transport.BreakerSettings{FailFast: c.FailFast}
 	if d.store != nil {
 		lopts = append(lopts, limiter.WithStore(d.store))
-		opts = append(opts, transport.WithSharedBreaker(d.store))
+		breaker.Shared = d.store
 	}
-	opts = append(opts, transport.WithLimiterOptions(lopts...))
-	if c.MaxAttempts > 0 {
-		opts = append(opts, transport.WithMaxAttempts(c.MaxAttempts))
-	}
-	if c.BackoffMin > 0 || c.BackoffMax > 0 {
-		lo, hi := c.BackoffMin, c.BackoffMax
-		if lo == 0 {
-			lo = min(hi, defaultBackoffMin)
-		}
-		if hi == 0 {
-			hi = max(lo, defaultBackoffMax)
-		}
-		opts = append(opts, transport.WithBackoff(lo, hi))
-	}
-	if c.FailFast {
-		opts = append(opts, transport.WithFailFast())
-	}
-	return opts
+	lim := limiter.New(lopts...)
+	t := transport.New(d.base,
+		transport.WithLogger(d.logger),
+		transport.WithTelemetry(d.tel...),
+		transport.WithLimit(transport.LimitSettings{Limiter: lim}),
+		transport.WithRetry(transport.RetrySettings{
+			MaxAttempts: c.MaxAttempts, InitialBackoff: c.BackoffMin, MaxBackoff: c.BackoffMax,
+		}),
+		transport.WithBreaker(breaker),
+	)
+	return stack{Transport: t, limiter: lim}
 }
-
-// The retry layer's default backoff (transport.WithBackoff's documented
-// default), used for the end of the range a flag leaves at zero.
-const (
-	defaultBackoffMin = 500 * time.Millisecond
-	defaultBackoffMax = 4 * time.Second
-)
