@@ -591,9 +591,14 @@ func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *
 // the key's level already agrees with. ks.mu must be held.
 func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
 	after, reorder, reorderAfter := ks.pendingAfter(r)
-	var el float64
+	now, mono := clock()
+	win := float64(l.pol.Window)
+	var el, since float64
 	if !ks.lastAt.IsZero() {
-		el = float64(time.Since(ks.lastAt)) / float64(l.pol.Window)
+		el = float64(now.Sub(ks.lastAt)) / win
+	}
+	if r != nil {
+		since = float64(mono-r.grantedAt) / win
 	}
 	for k := range o {
 		rd := &o[k]
@@ -631,12 +636,19 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
 			rd.Remaining = max(rd.Remaining-slack, 0)
 			continue
 		}
-		lvl := min(b.Level+float64(b.Limit)*el, float64(b.Limit))
+		lim := float64(b.Limit)
+		lvl := min(b.Level+lim*el, lim)
 		upper := rd.Remaining + slack - after[k]
 		if Kind(k) == Requests {
 			upper += reorderAfter[k]
 		}
-		if lvl <= float64(upper) {
+		// The reading is of an earlier moment than lvl, and coarser: the
+		// provider read its bucket when r reached it, no earlier than r
+		// was granted, and has refilled since as lvl has; and it reports
+		// a whole number, up to one below its continuous level. Compared
+		// without those, an exact level a fraction above the reading
+		// would count as news and be lowered by the whole reorder.
+		if lvl <= float64(upper)+1+lim*since {
 			rd.HasRemaining = false
 		}
 	}
