@@ -184,7 +184,7 @@ func TestBurstSurvivesFlooredReadings(t *testing.T) {
 		l := limiter.New(limiter.WithWindow(window))
 		defer l.Close()
 		ctx := context.Background()
-		p := &flooredBucket{limit: 50, level: 50, last: time.Now(), window: window}
+		p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
 		answer := func(r *limiter.Reservation, remaining int64) {
 			_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
 			_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
@@ -231,19 +231,78 @@ func TestBurstSurvivesFlooredReadings(t *testing.T) {
 }
 
 // flooredBucket is a provider's requests bucket as the tests see it: it
-// refills continuously at limit per window and reports its remaining
-// rounded down to a whole request, as read when a request arrives.
+// refills continuously at limit per window, admits a request while it holds
+// a whole one, and reports its remaining rounded down to a whole request,
+// as read when a request arrives.
 type flooredBucket struct {
+	t            *testing.T
 	limit, level float64
 	last         time.Time
 	window       time.Duration
 }
 
-// arrive charges one request and returns the remaining it reports.
+// arrive admits one request and returns the remaining it reports; it fails
+// the test where the provider would answer 429.
 func (b *flooredBucket) arrive() int64 {
+	b.t.Helper()
 	now := time.Now()
 	b.level = min(b.limit, b.level+b.limit*float64(now.Sub(b.last))/float64(b.window))
 	b.last = now
+	if b.level < 1 {
+		b.t.Fatalf("a request reached the provider with %.2f requests left: 429", b.level)
+	}
 	b.level--
 	return int64(math.Floor(b.level))
+}
+
+// A burst granted from a full bucket: the provider's bucket stays full, and
+// refills nothing, until the first request of it arrives, while the
+// limiter's refills from the grant. Once the burst is spent, the limiter
+// must not send the next request on refill only it counted.
+func TestNoRefillCreditedWhileProviderFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const window = 3 * time.Second
+		l := limiter.New(limiter.WithWindow(window))
+		defer l.Close()
+		ctx := context.Background()
+		p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
+		answer := func(r *limiter.Reservation, remaining int64) {
+			_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
+			_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
+		}
+		const transit, latency = 30 * time.Millisecond, 20 * time.Millisecond
+
+		r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+		rem := p.arrive()
+		time.Sleep(latency)
+		answer(r, rem)
+		time.Sleep(window) // both buckets full again
+
+		burst := make([]*limiter.Reservation, 50)
+		for i := range burst {
+			burst[i] = acquire(t, l, "k", limiter.Request{InputTokens: 10})
+		}
+		time.Sleep(transit)
+		readings := make([]int64, len(burst))
+		for i := range burst {
+			readings[i] = p.arrive()
+		}
+		time.Sleep(latency)
+		for i, r := range burst {
+			answer(r, readings[i])
+		}
+
+		// Paced: each request reaches the provider at once and is
+		// answered at once.
+		start := time.Now()
+		for range 10 {
+			r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+			answer(r, p.arrive())
+		}
+		// Ten requests take 10/50 of the window once the provider has
+		// refilled one; allow the latency and transit above again.
+		if el, most := time.Since(start), window/5+transit+latency; el > most {
+			t.Fatalf("ten paced requests took %v, want at most %v", el, most)
+		}
+	})
 }

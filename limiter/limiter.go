@@ -3,6 +3,7 @@ package limiter
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -465,8 +466,11 @@ func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now
 		return false, d.Reason, d.RetryAt, nil
 	}
 	ks.inflight++
-	for k := range ks.last.Buckets {
-		r.charged[k] = ks.last.Buckets[k].Limit > 0
+	for k, b := range ks.last.Buckets {
+		r.charged[k] = b.Limit > 0
+		if b.Limit > 0 && c[k] > 0 && b.Level+float64(c[k]) >= float64(b.Limit) {
+			r.fromFull |= 1 << k
+		}
 	}
 	r.grantedAt = int64(now.Sub(epoch))
 	ks.pushUnacked(r)
@@ -565,12 +569,22 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 // counted yet, and adopts the state that results. It is called with ks.mu
 // held, and releases it.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
-	pending := l.pending(ks, r, o)
+	pending, unseen := l.pending(ks, r, o)
 	var err error
 	hook := false
 	var st State
-	if !o.Empty() {
-		now, _ := clock()
+	now, _ := clock()
+	if unseen != (Cost{}) {
+		// Before the reading, so that the state it returns has it.
+		if err = l.store.Adjust(ctx, ks.key, unseen, &l.pol, now); err != nil {
+			err = storeErr(err)
+		} else if o.Empty() {
+			for k := range ks.last.Buckets {
+				ks.last.Buckets[k].Level -= float64(unseen[k])
+			}
+		}
+	}
+	if !o.Empty() && err == nil {
 		if st, err = l.observeStore(ctx, ks.key, o, pending, now); err == nil {
 			ks.last, ks.lastAt = st, now
 			hook = l.utilHook != nil
@@ -588,8 +602,11 @@ func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *
 
 // pending acknowledges r and returns what the provider cannot have
 // counted when it answered r (pendingAfter), and drops from o the readings
-// the key's level already agrees with. ks.mu must be held.
-func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
+// the key's level already agrees with. unseen is the refill the key's
+// level has that the provider's cannot have had (refillNotSeen), to be
+// taken off where no reading corrects the level anyway. ks.mu must be
+// held.
+func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) (pending, unseen Cost) {
 	after, reorder, reorderAfter := ks.pendingAfter(r)
 	now, mono := clock()
 	win := float64(l.pol.Window)
@@ -599,6 +616,7 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
 	}
 	if r != nil {
 		since = float64(mono-r.grantedAt) / win
+		unseen = l.refillNotSeen(ks, r, since, &after)
 	}
 	for k := range o {
 		rd := &o[k]
@@ -637,7 +655,7 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
 			continue
 		}
 		lim := float64(b.Limit)
-		lvl := min(b.Level+lim*el, lim)
+		lvl := min(b.Level+lim*el, lim) - float64(unseen[k])
 		upper := rd.Remaining + slack - after[k]
 		if Kind(k) == Requests {
 			upper += reorderAfter[k]
@@ -650,10 +668,36 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
 		// would count as news and be lowered by the whole reorder.
 		if lvl <= float64(upper)+1+lim*since {
 			rd.HasRemaining = false
+		} else {
+			unseen[k] = 0 // the reading, lower still, replaces the level
 		}
 	}
 	addCost(&after, &reorder, 1)
-	return after
+	return after, unseen
+}
+
+// refillNotSeen returns, for each bucket that was full when r was granted,
+// the refill the key's level has taken since that the provider's cannot
+// have had. The provider's bucket was full too, and stayed full, refilling
+// nothing, until r (or a request granted after it) reached it, while the
+// limiter's refilled from the grant: left in place, that difference would
+// send a request the moment the limiter's level reaches its cost and the
+// provider's is still short of it. The refill is counted up to now (since,
+// in windows), as the provider's answer bounds when r reached it, and at
+// most by r's cost and what was granted after it: beyond that the
+// limiter's bucket would have been full itself. It is counted once, at r's
+// first observation. ks.mu must be held.
+func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, after *Cost) Cost {
+	var unseen Cost
+	for k, b := range ks.last.Buckets {
+		if r.fromFull&(1<<k) == 0 || b.Limit <= 0 {
+			continue
+		}
+		d := min(float64(b.Limit)*since, float64(r.cost[k]+after[k]))
+		unseen[k] = int64(math.Ceil(d))
+	}
+	r.fromFull = 0
+	return unseen
 }
 
 // observeStore hands o to the store and returns the key's state after it.

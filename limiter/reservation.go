@@ -34,6 +34,9 @@ type Reservation struct {
 	charged   [NumKinds]bool
 	inUnacked bool
 	rule      OutputRule // Request.Output
+	// fromFull marks, by bit 1<<Kind, the buckets that were full when
+	// the reservation was granted (see refillNotSeen).
+	fromFull uint8
 	// pending is set once an observation took the reservation's cost off
 	// a level as not yet counted (pendingAfter): its buckets then hold
 	// the estimate as if charged, and settle corrects it like a charge.
