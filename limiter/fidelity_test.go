@@ -255,54 +255,69 @@ func (b *flooredBucket) arrive() int64 {
 	return int64(math.Floor(b.level))
 }
 
-// A burst granted from a full bucket: the provider's bucket stays full, and
-// refills nothing, until the first request of it arrives, while the
-// limiter's refills from the grant. Once the burst is spent, the limiter
+// A burst granted while the provider's bucket is full: it stays full, and
+// refills nothing, until the first request of the burst arrives, while the
+// limiter's refills from the grant. The limiter's own level may be full
+// too, or a fraction below (it learned the level from an answer, which
+// left the provider a little earlier). Once the burst is spent, the limiter
 // must not send the next request on refill only it counted.
 func TestNoRefillCreditedWhileProviderFull(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const window = 3 * time.Second
-		l := limiter.New(limiter.WithWindow(window))
-		defer l.Close()
-		ctx := context.Background()
-		p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
-		answer := func(r *limiter.Reservation, remaining int64) {
-			_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
-			_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
-		}
-		const transit, latency = 30 * time.Millisecond, 20 * time.Millisecond
+	const window = 3 * time.Second
+	const transit, latency = 30 * time.Millisecond, 20 * time.Millisecond
+	for _, c := range []struct {
+		name string
+		idle time.Duration // from the first answer to the burst
+	}{
+		{"both full", window},
+		// The provider is full again 60 ms after the first request, the
+		// limiter, which learned its level 20 ms later, at 80 ms.
+		{"limiter a sixth of a request below", 50 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := limiter.New(limiter.WithWindow(window))
+				defer l.Close()
+				ctx := context.Background()
+				p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
+				answer := func(r *limiter.Reservation, remaining int64) {
+					_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
+					_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
+				}
 
-		r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
-		rem := p.arrive()
-		time.Sleep(latency)
-		answer(r, rem)
-		time.Sleep(window) // both buckets full again
+				r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+				rem := p.arrive()
+				time.Sleep(latency)
+				answer(r, rem)
+				time.Sleep(c.idle)
 
-		burst := make([]*limiter.Reservation, 50)
-		for i := range burst {
-			burst[i] = acquire(t, l, "k", limiter.Request{InputTokens: 10})
-		}
-		time.Sleep(transit)
-		readings := make([]int64, len(burst))
-		for i := range burst {
-			readings[i] = p.arrive()
-		}
-		time.Sleep(latency)
-		for i, r := range burst {
-			answer(r, readings[i])
-		}
+				burst := make([]*limiter.Reservation, 50)
+				for i := range burst {
+					burst[i] = acquire(t, l, "k", limiter.Request{InputTokens: 10})
+				}
+				time.Sleep(transit)
+				readings := make([]int64, len(burst))
+				for i := range burst {
+					readings[i] = p.arrive()
+				}
+				time.Sleep(latency)
+				for i, r := range burst {
+					answer(r, readings[i])
+				}
 
-		// Paced: each request reaches the provider at once and is
-		// answered at once.
-		start := time.Now()
-		for range 10 {
-			r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
-			answer(r, p.arrive())
-		}
-		// Ten requests take 10/50 of the window once the provider has
-		// refilled one; allow the latency and transit above again.
-		if el, most := time.Since(start), window/5+transit+latency; el > most {
-			t.Fatalf("ten paced requests took %v, want at most %v", el, most)
-		}
-	})
+				// Paced: each request reaches the provider at once and
+				// is answered at once.
+				start := time.Now()
+				for range 10 {
+					r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+					answer(r, p.arrive())
+				}
+				// Ten requests take 10/50 of the window once the
+				// provider has refilled one; allow the latency and
+				// transit above again.
+				if el, most := time.Since(start), window/5+transit+latency; el > most {
+					t.Fatalf("ten paced requests took %v, want at most %v", el, most)
+				}
+			})
+		})
+	}
 }

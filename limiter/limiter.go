@@ -143,7 +143,13 @@ type keyState struct {
 	// unacked lists granted reservations whose response has not been
 	// observed yet, in grant order (see pendingAfter).
 	unacked struct{ head, tail *Reservation }
-	above   [NumKinds]bool
+	// nearFull is the unobserved grant that left the least room below the
+	// buckets' limits, and that room per kind (see refillNotSeen).
+	nearFull struct {
+		r    *Reservation
+		room [NumKinds]float64
+	}
+	above [NumKinds]bool
 	// out are the key's recent output counts (OutputAsGenerated).
 	out outputStats
 	// prefixes are the prompt prefixes the provider reported cached,
@@ -466,12 +472,10 @@ func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now
 		return false, d.Reason, d.RetryAt, nil
 	}
 	ks.inflight++
-	for k, b := range ks.last.Buckets {
-		r.charged[k] = b.Limit > 0
-		if b.Limit > 0 && c[k] > 0 && b.Level+float64(c[k]) >= float64(b.Limit) {
-			r.fromFull |= 1 << k
-		}
+	for k := range ks.last.Buckets {
+		r.charged[k] = ks.last.Buckets[k].Limit > 0
 	}
+	ks.trackRoom(r, c)
 	r.grantedAt = int64(now.Sub(epoch))
 	ks.pushUnacked(r)
 	ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
@@ -676,27 +680,55 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) (pending
 	return after, unseen
 }
 
-// refillNotSeen returns, for each bucket that was full when r was granted,
-// the refill the key's level has taken since that the provider's cannot
-// have had. The provider's bucket was full too, and stayed full, refilling
-// nothing, until r (or a request granted after it) reached it, while the
-// limiter's refilled from the grant: left in place, that difference would
-// send a request the moment the limiter's level reaches its cost and the
-// provider's is still short of it. The refill is counted up to now (since,
-// in windows), as the provider's answer bounds when r reached it, and at
-// most by r's cost and what was granted after it: beyond that the
-// limiter's bucket would have been full itself. It is counted once, at r's
-// first observation. ks.mu must be held.
-func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, after *Cost) Cost {
-	var unseen Cost
+// trackRoom keeps r as the key's nearFull grant when it left less room
+// below a bucket's limit than the one kept, c being what it was charged.
+// ks.last must hold the state the grant left. ks.mu must be held.
+func (ks *keyState) trackRoom(r *Reservation, c Cost) {
+	var room [NumKinds]float64
+	closer := ks.nearFull.r == nil
 	for k, b := range ks.last.Buckets {
-		if r.fromFull&(1<<k) == 0 || b.Limit <= 0 {
+		if b.Limit <= 0 || c[k] <= 0 {
+			room[k] = math.Inf(1)
 			continue
 		}
-		d := min(float64(b.Limit)*since, float64(r.cost[k]+after[k]))
-		unseen[k] = int64(math.Ceil(d))
+		room[k] = max(float64(b.Limit)-b.Level-float64(c[k]), 0) // before the charge
+		closer = closer || room[k] < ks.nearFull.room[k]
 	}
-	r.fromFull = 0
+	if closer {
+		ks.nearFull.r, ks.nearFull.room = r, room
+	}
+}
+
+// refillNotSeen returns the refill the key's level may have taken since r
+// was granted that the provider's cannot have had, when r is the key's
+// nearFull grant. The provider counts a request when it arrives, the
+// limiter when it grants it; that makes no difference to the levels except
+// at a bucket's limit, where refill is lost. The provider's level is at
+// least the limiter's, so where the limiter left less room below the limit
+// than the refill of r's transit, the provider's bucket may have been full
+// and refilled nothing until r (or a request granted after it) reached it,
+// while the limiter's refilled from the grant: left in place, the
+// difference would send a request the moment the limiter's level reaches
+// its cost and the provider's is still short of it. A reading cannot show
+// a difference below one request. The transit is bounded by now, when the
+// answer is in (since, in windows), and the refill by r's cost and what
+// was granted after it, beyond which the limiter's bucket would have been
+// full itself. ks.mu must be held.
+func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, after *Cost) Cost {
+	var unseen Cost
+	if ks.nearFull.r != r {
+		return unseen
+	}
+	ks.nearFull.r = nil
+	for k, b := range ks.last.Buckets {
+		if b.Limit <= 0 {
+			continue
+		}
+		d := min(float64(b.Limit)*since, float64(r.cost[k]+after[k])) - ks.nearFull.room[k]
+		if d > 0 {
+			unseen[k] = int64(math.Ceil(d))
+		}
+	}
 	return unseen
 }
 

@@ -34,9 +34,6 @@ type Reservation struct {
 	charged   [NumKinds]bool
 	inUnacked bool
 	rule      OutputRule // Request.Output
-	// fromFull marks, by bit 1<<Kind, the buckets that were full when
-	// the reservation was granted (see refillNotSeen).
-	fromFull uint8
 	// pending is set once an observation took the reservation's cost off
 	// a level as not yet counted (pendingAfter): its buckets then hold
 	// the estimate as if charged, and settle corrects it like a charge.
@@ -235,6 +232,9 @@ func (r *Reservation) release(ok, throttled bool) {
 	}
 	ks.mu.Lock()
 	ks.removeUnacked(r)
+	if ks.nearFull.r == r { // ended unobserved: nothing to learn from it
+		ks.nearFull.r = nil
+	}
 	atCap := ks.climit > 0 && float64(ks.inflight) >= float64(int(ks.climit))
 	ks.inflight--
 	if ok {
