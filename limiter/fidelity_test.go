@@ -3,6 +3,7 @@ package limiter_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -168,4 +169,155 @@ func TestRoundedRemainingBand(t *testing.T) {
 			t.Fatalf("level %v after a first rounded 2000, want 1500", got)
 		}
 	})
+}
+
+// A provider reports a continuously refilled bucket's remaining as a whole
+// number read when the request reached it, and has refilled since by the
+// time the response is observed. A burst answered out of order must not
+// make the limiter take such a reading as news: its own level, exact, is a
+// fraction above the floored, earlier reading, and correcting it to the
+// reading less every reservation possibly not counted yet would hold back
+// most of the burst for nothing.
+func TestBurstSurvivesFlooredReadings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const window = 3 * time.Second
+		l := limiter.New(limiter.WithWindow(window))
+		defer l.Close()
+		ctx := context.Background()
+		p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
+		answer := func(r *limiter.Reservation, remaining int64) {
+			_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
+			_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
+		}
+		const latency = 20 * time.Millisecond
+
+		// The first response teaches the limit.
+		r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+		rem := p.arrive()
+		time.Sleep(latency)
+		answer(r, rem)
+
+		// A burst of 20 reaches the provider in the reverse of its grant
+		// order; the first granted, counted last, is answered first.
+		burst := make([]*limiter.Reservation, 20)
+		for i := range burst {
+			burst[i] = acquire(t, l, "k", limiter.Request{InputTokens: 10})
+		}
+		time.Sleep(time.Millisecond)
+		readings := make([]int64, len(burst))
+		for i := len(burst) - 1; i >= 0; i-- {
+			readings[i] = p.arrive()
+		}
+		time.Sleep(latency)
+		for i, r := range burst {
+			answer(r, readings[i])
+		}
+
+		// The provider has 29 and a fraction left: 29 may go at once.
+		start := time.Now()
+		for i := range 29 {
+			r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+			if w := time.Since(start); w > 0 {
+				t.Fatalf("request %d of the 29 the provider has left waited %v (limiter's level %.2f), want none",
+					i+1, w, l.StatsFor("k").Remaining[limiter.Requests])
+			}
+			p.arrive()
+			r.Release()
+		}
+		if lvl := l.StatsFor("k").Remaining[limiter.Requests]; lvl >= 1 {
+			t.Fatalf("level %.2f after the provider's last whole request went, want below 1", lvl)
+		}
+	})
+}
+
+// flooredBucket is a provider's requests bucket as the tests see it: it
+// refills continuously at limit per window, admits a request while it holds
+// a whole one, and reports its remaining rounded down to a whole request,
+// as read when a request arrives.
+type flooredBucket struct {
+	t            *testing.T
+	limit, level float64
+	last         time.Time
+	window       time.Duration
+}
+
+// arrive admits one request and returns the remaining it reports; it fails
+// the test where the provider would answer 429.
+func (b *flooredBucket) arrive() int64 {
+	b.t.Helper()
+	now := time.Now()
+	b.level = min(b.limit, b.level+b.limit*float64(now.Sub(b.last))/float64(b.window))
+	b.last = now
+	if b.level < 1 {
+		b.t.Fatalf("a request reached the provider with %.2f requests left: 429", b.level)
+	}
+	b.level--
+	return int64(math.Floor(b.level))
+}
+
+// A burst granted while the provider's bucket is full: it stays full, and
+// refills nothing, until the first request of the burst arrives, while the
+// limiter's refills from the grant. The limiter's own level may be full
+// too, or a fraction below (it learned the level from an answer, which
+// left the provider a little earlier). Once the burst is spent, the limiter
+// must not send the next request on refill only it counted.
+func TestNoRefillCreditedWhileProviderFull(t *testing.T) {
+	const window = 3 * time.Second
+	const transit, latency = 30 * time.Millisecond, 20 * time.Millisecond
+	for _, c := range []struct {
+		name string
+		idle time.Duration // from the first answer to the burst
+	}{
+		{"both full", window},
+		// The provider is full again 60 ms after the first request, the
+		// limiter, which learned its level 20 ms later, at 80 ms.
+		{"limiter a sixth of a request below", 50 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := limiter.New(limiter.WithWindow(window))
+				defer l.Close()
+				ctx := context.Background()
+				p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
+				answer := func(r *limiter.Reservation, remaining int64) {
+					_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
+					_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
+				}
+
+				r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+				rem := p.arrive()
+				time.Sleep(latency)
+				answer(r, rem)
+				time.Sleep(c.idle)
+
+				burst := make([]*limiter.Reservation, 50)
+				for i := range burst {
+					burst[i] = acquire(t, l, "k", limiter.Request{InputTokens: 10})
+				}
+				time.Sleep(transit)
+				readings := make([]int64, len(burst))
+				for i := range burst {
+					readings[i] = p.arrive()
+				}
+				time.Sleep(latency)
+				for i, r := range burst {
+					answer(r, readings[i])
+				}
+
+				// Paced: each request reaches the provider at once and
+				// is answered at once.
+				start := time.Now()
+				for range 10 {
+					r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+					answer(r, p.arrive())
+				}
+				// Ten requests take 10/50 of the window once the
+				// provider has refilled one; allow the latency and
+				// transit above again.
+				if el, most := time.Since(start), window/5+transit+latency; el > most {
+					t.Fatalf("ten paced requests took %v, want at most %v", el, most)
+				}
+			})
+		})
+	}
 }

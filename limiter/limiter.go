@@ -3,6 +3,7 @@ package limiter
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,7 +143,13 @@ type keyState struct {
 	// unacked lists granted reservations whose response has not been
 	// observed yet, in grant order (see pendingAfter).
 	unacked struct{ head, tail *Reservation }
-	above   [NumKinds]bool
+	// nearFull is the unobserved grant that left the least room below the
+	// buckets' limits, and that room per kind (see refillNotSeen).
+	nearFull struct {
+		r    *Reservation
+		room [NumKinds]float64
+	}
+	above [NumKinds]bool
 	// out are the key's recent output counts (OutputAsGenerated).
 	out outputStats
 	// prefixes are the prompt prefixes the provider reported cached,
@@ -468,6 +475,7 @@ func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now
 	for k := range ks.last.Buckets {
 		r.charged[k] = ks.last.Buckets[k].Limit > 0
 	}
+	ks.trackRoom(r, c)
 	r.grantedAt = int64(now.Sub(epoch))
 	ks.pushUnacked(r)
 	ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}
@@ -565,12 +573,22 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 // counted yet, and adopts the state that results. It is called with ks.mu
 // held, and releases it.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
-	pending := l.pending(ks, r, o)
+	pending, unseen := l.pending(ks, r, o)
 	var err error
 	hook := false
 	var st State
-	if !o.Empty() {
-		now, _ := clock()
+	now, _ := clock()
+	if unseen != (Cost{}) {
+		// Before the reading, so that the state it returns has it.
+		if err = l.store.Adjust(ctx, ks.key, unseen, &l.pol, now); err != nil {
+			err = storeErr(err)
+		} else if o.Empty() {
+			for k := range ks.last.Buckets {
+				ks.last.Buckets[k].Level -= float64(unseen[k])
+			}
+		}
+	}
+	if !o.Empty() && err == nil {
 		if st, err = l.observeStore(ctx, ks.key, o, pending, now); err == nil {
 			ks.last, ks.lastAt = st, now
 			hook = l.utilHook != nil
@@ -588,12 +606,21 @@ func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *
 
 // pending acknowledges r and returns what the provider cannot have
 // counted when it answered r (pendingAfter), and drops from o the readings
-// the key's level already agrees with. ks.mu must be held.
-func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
+// the key's level already agrees with. unseen is the refill the key's
+// level has that the provider's cannot have had (refillNotSeen), to be
+// taken off where no reading corrects the level anyway. ks.mu must be
+// held.
+func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) (pending, unseen Cost) {
 	after, reorder, reorderAfter := ks.pendingAfter(r)
-	var el float64
+	now, mono := clock()
+	win := float64(l.pol.Window)
+	var el, since float64
 	if !ks.lastAt.IsZero() {
-		el = float64(time.Since(ks.lastAt)) / float64(l.pol.Window)
+		el = float64(now.Sub(ks.lastAt)) / win
+	}
+	if r != nil {
+		since = float64(mono-r.grantedAt) / win
+		unseen = l.refillNotSeen(ks, r, since, &after)
 	}
 	for k := range o {
 		rd := &o[k]
@@ -631,17 +658,78 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) Cost {
 			rd.Remaining = max(rd.Remaining-slack, 0)
 			continue
 		}
-		lvl := min(b.Level+float64(b.Limit)*el, float64(b.Limit))
+		lim := float64(b.Limit)
+		lvl := min(b.Level+lim*el, lim) - float64(unseen[k])
 		upper := rd.Remaining + slack - after[k]
 		if Kind(k) == Requests {
 			upper += reorderAfter[k]
 		}
-		if lvl <= float64(upper) {
+		// The reading is of an earlier moment than lvl, and coarser: the
+		// provider read its bucket when r reached it, no earlier than r
+		// was granted, and has refilled since as lvl has; and it reports
+		// a whole number, up to one below its continuous level. Compared
+		// without those, an exact level a fraction above the reading
+		// would count as news and be lowered by the whole reorder.
+		if lvl <= float64(upper)+1+lim*since {
 			rd.HasRemaining = false
+		} else {
+			unseen[k] = 0 // the reading, lower still, replaces the level
 		}
 	}
 	addCost(&after, &reorder, 1)
-	return after
+	return after, unseen
+}
+
+// trackRoom keeps r as the key's nearFull grant when it left less room
+// below a bucket's limit than the one kept, c being what it was charged.
+// ks.last must hold the state the grant left. ks.mu must be held.
+func (ks *keyState) trackRoom(r *Reservation, c Cost) {
+	var room [NumKinds]float64
+	closer := ks.nearFull.r == nil
+	for k, b := range ks.last.Buckets {
+		if b.Limit <= 0 || c[k] <= 0 {
+			room[k] = math.Inf(1)
+			continue
+		}
+		room[k] = max(float64(b.Limit)-b.Level-float64(c[k]), 0) // before the charge
+		closer = closer || room[k] < ks.nearFull.room[k]
+	}
+	if closer {
+		ks.nearFull.r, ks.nearFull.room = r, room
+	}
+}
+
+// refillNotSeen returns the refill the key's level may have taken since r
+// was granted that the provider's cannot have had, when r is the key's
+// nearFull grant. The provider counts a request when it arrives, the
+// limiter when it grants it; that makes no difference to the levels except
+// at a bucket's limit, where refill is lost. The provider's level is at
+// least the limiter's, so where the limiter left less room below the limit
+// than the refill of r's transit, the provider's bucket may have been full
+// and refilled nothing until r (or a request granted after it) reached it,
+// while the limiter's refilled from the grant: left in place, the
+// difference would send a request the moment the limiter's level reaches
+// its cost and the provider's is still short of it. A reading cannot show
+// a difference below one request. The transit is bounded by now, when the
+// answer is in (since, in windows), and the refill by r's cost and what
+// was granted after it, beyond which the limiter's bucket would have been
+// full itself. ks.mu must be held.
+func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, after *Cost) Cost {
+	var unseen Cost
+	if ks.nearFull.r != r {
+		return unseen
+	}
+	ks.nearFull.r = nil
+	for k, b := range ks.last.Buckets {
+		if b.Limit <= 0 {
+			continue
+		}
+		d := min(float64(b.Limit)*since, float64(r.cost[k]+after[k])) - ks.nearFull.room[k]
+		if d > 0 {
+			unseen[k] = int64(math.Ceil(d))
+		}
+	}
+	return unseen
 }
 
 // observeStore hands o to the store and returns the key's state after it.
