@@ -187,7 +187,7 @@ func TestBurstSurvivesFlooredReadings(t *testing.T) {
 		p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
 		answer := func(r *limiter.Reservation, remaining int64) {
 			_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
-			_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
+			_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: 10})
 		}
 		const latency = 20 * time.Millisecond
 
@@ -281,7 +281,7 @@ func TestNoRefillCreditedWhileProviderFull(t *testing.T) {
 				p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
 				answer := func(r *limiter.Reservation, remaining int64) {
 					_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
-					_ = r.Settle(limiter.Usage{InputTokens: 10, OutputTokens: 10})
+					_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: 10})
 				}
 
 				r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
