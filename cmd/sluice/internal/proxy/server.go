@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
-
 )
 
 // MaxHeaderBytes bounds a request's header block; a flood of headers gets
