@@ -321,3 +321,35 @@ func TestNoRefillCreditedWhileProviderFull(t *testing.T) {
 		})
 	}
 }
+
+// The take-back of refill the provider cannot have had is what refilled
+// in transit, rounded up only where a whole unit refills within a second:
+// at a limit of one request a minute, a grant answered 10 ms later has
+// seen a six-thousandth of a request of refill, and the next request is
+// due one window after the first, not two (as it was when every fraction
+// was rounded up).
+func TestRefillTakeBackIsRounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := limiter.New(limiter.WithWindow(time.Minute))
+		defer l.Close()
+		ctx := context.Background()
+		learn := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+		_ = learn.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 1, Remaining: 0, HasRemaining: true}})
+		_ = learn.Settle(limiter.Spent{InputTokens: 10})
+		time.Sleep(time.Minute) // full again
+
+		start := time.Now()
+		r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
+		time.Sleep(10 * time.Millisecond)
+		_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 1, Remaining: 0, HasRemaining: true}})
+		_ = r.Settle(limiter.Spent{InputTokens: 10})
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		if _, err := l.Acquire(wctx, "k", limiter.Request{InputTokens: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el > time.Minute+time.Second {
+			t.Fatalf("the next request waited until %v after the one before; want one window, %v", el, time.Minute)
+		}
+	})
+}

@@ -699,6 +699,10 @@ func (ks *keyState) trackRoom(r *Reservation, c Cost) {
 	}
 }
 
+// roundUpAtMost bounds what refillNotSeen's rounding up may cost: the
+// whole-second Retry-After of the 429 it guards against.
+const roundUpAtMost = time.Second
+
 // refillNotSeen returns the refill the key's level may have taken since r
 // was granted that the provider's cannot have had, when r is the key's
 // nearFull grant. The provider counts a request when it arrives, the
@@ -713,7 +717,12 @@ func (ks *keyState) trackRoom(r *Reservation, c Cost) {
 // a difference below one request. The transit is bounded by now, when the
 // answer is in (since, in windows), and the refill by r's cost and what
 // was granted after it, beyond which the limiter's bucket would have been
-// full itself. ks.mu must be held.
+// full itself. Buckets hold whole units, so the amount is rounded: up,
+// unless the unit's share rounded up would take longer to refill than
+// roundUpAtMost. Left below, the difference may cost a 429, whose
+// Retry-After is at least a second; taken above, it costs its own refill
+// time — a whole minute for a thousandth of a request in a bucket of one
+// a minute. ks.mu must be held.
 func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, after *Cost) Cost {
 	var unseen Cost
 	if ks.nearFull.r != r {
@@ -725,9 +734,14 @@ func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, aft
 			continue
 		}
 		d := min(float64(b.Limit)*since, float64(r.cost[k]+after[k])) - ks.nearFull.room[k]
-		if d > 0 {
-			unseen[k] = int64(math.Ceil(d))
+		if d <= 0 {
+			continue
 		}
+		up := math.Ceil(d)
+		if refill := (up - d) * float64(l.pol.Window) / float64(b.Limit); refill > float64(roundUpAtMost) {
+			up = math.Floor(d)
+		}
+		unseen[k] = int64(up)
 	}
 	return unseen
 }
