@@ -573,11 +573,11 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 // counted yet, and adopts the state that results. It is called with ks.mu
 // held, and releases it.
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
-	pending, unseen := l.pending(ks, r, o)
+	now, mono := clock()
+	pending, unseen := l.pending(ks, r, o, now, mono)
 	var err error
 	hook := false
 	var st State
-	now, _ := clock()
 	if unseen != (Cost{}) {
 		// Before the reading, so that the state it returns has it.
 		if err = l.store.Adjust(ctx, ks.key, unseen, &l.pol, now); err != nil {
@@ -608,11 +608,10 @@ func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *
 // counted when it answered r (pendingAfter), and drops from o the readings
 // the key's level already agrees with. unseen is the refill the key's
 // level has that the provider's cannot have had (refillNotSeen), to be
-// taken off where no reading corrects the level anyway. ks.mu must be
-// held.
-func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation) (pending, unseen Cost) {
+// taken off where no reading corrects the level anyway. now and mono are
+// the observation's time (clock). ks.mu must be held.
+func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation, now time.Time, mono int64) (pending, unseen Cost) {
 	after, reorder, reorderAfter := ks.pendingAfter(r)
-	now, mono := clock()
 	win := float64(l.pol.Window)
 	var el, since float64
 	if !ks.lastAt.IsZero() {
