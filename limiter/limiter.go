@@ -3,7 +3,6 @@ package limiter
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,13 +142,10 @@ type keyState struct {
 	// unacked lists granted reservations whose response has not been
 	// observed yet, in grant order (see pendingAfter).
 	unacked struct{ head, tail *Reservation }
-	// nearFull is the unobserved grant that left the least room below the
-	// buckets' limits, and that room per kind (see refillNotSeen).
-	nearFull struct {
-		r    *Reservation
-		room [NumKinds]float64
-	}
-	above [NumKinds]bool
+	// nearFull is, per bucket kind, the unobserved grant likeliest to
+	// find the provider's bucket full (transit.go).
+	nearFull [NumKinds]nearFull
+	above    [NumKinds]bool
 	// out are the key's recent output counts (OutputAsGenerated).
 	out outputStats
 	// prefixes are the prompt prefixes the provider reported cached,
@@ -459,6 +455,7 @@ func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now
 	if force {
 		c = Cost{Requests: c[Requests]}
 	}
+	held := l.holdRefill(ks, now, int64(now.Sub(epoch)))
 	d, err := l.store.Reserve(ctx, ks.key, c, &l.pol, now)
 	if err == nil && d.OK && force {
 		err = l.store.Adjust(ctx, ks.key, Cost{0, r.cost[InputTokens], r.cost[OutputTokens], r.cost[Tokens]}, &l.pol, now)
@@ -468,8 +465,16 @@ func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now
 	}
 	ks.last, ks.lastAt = d.State, now
 	if !d.OK {
-		ks.blockReason, ks.blockedUntil, ks.lastBlock = d.Reason, d.RetryAt, d.Reason
-		return false, d.Reason, d.RetryAt, nil
+		retry := d.RetryAt
+		for k := range held {
+			// The level does not refill while the refill is held back:
+			// wait for the send (Sent wakes the head) or the hold's end.
+			if d.Reason == ReasonFor(Kind(k)) && held[k].After(retry) {
+				retry = held[k]
+			}
+		}
+		ks.blockReason, ks.blockedUntil, ks.lastBlock = d.Reason, retry, d.Reason
+		return false, d.Reason, retry, nil
 	}
 	ks.inflight++
 	for k := range ks.last.Buckets {
@@ -677,72 +682,6 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation, now time
 	}
 	addCost(&after, &reorder, 1)
 	return after, unseen
-}
-
-// trackRoom keeps r as the key's nearFull grant when it left less room
-// below a bucket's limit than the one kept, c being what it was charged.
-// ks.last must hold the state the grant left. ks.mu must be held.
-func (ks *keyState) trackRoom(r *Reservation, c Cost) {
-	var room [NumKinds]float64
-	closer := ks.nearFull.r == nil
-	for k, b := range ks.last.Buckets {
-		if b.Limit <= 0 || c[k] <= 0 {
-			room[k] = math.Inf(1)
-			continue
-		}
-		room[k] = max(float64(b.Limit)-b.Level-float64(c[k]), 0) // before the charge
-		closer = closer || room[k] < ks.nearFull.room[k]
-	}
-	if closer {
-		ks.nearFull.r, ks.nearFull.room = r, room
-	}
-}
-
-// roundUpAtMost bounds what refillNotSeen's rounding up may cost: the
-// whole-second Retry-After of the 429 it guards against.
-const roundUpAtMost = time.Second
-
-// refillNotSeen returns the refill the key's level may have taken since r
-// was granted that the provider's cannot have had, when r is the key's
-// nearFull grant. The provider counts a request when it arrives, the
-// limiter when it grants it; that makes no difference to the levels except
-// at a bucket's limit, where refill is lost. The provider's level is at
-// least the limiter's, so where the limiter left less room below the limit
-// than the refill of r's transit, the provider's bucket may have been full
-// and refilled nothing until r (or a request granted after it) reached it,
-// while the limiter's refilled from the grant: left in place, the
-// difference would send a request the moment the limiter's level reaches
-// its cost and the provider's is still short of it. A reading cannot show
-// a difference below one request. The transit is bounded by now, when the
-// answer is in (since, in windows), and the refill by r's cost and what
-// was granted after it, beyond which the limiter's bucket would have been
-// full itself. Buckets hold whole units, so the amount is rounded: up,
-// unless the unit's share rounded up would take longer to refill than
-// roundUpAtMost. Left below, the difference may cost a 429, whose
-// Retry-After is at least a second; taken above, it costs its own refill
-// time — a whole minute for a thousandth of a request in a bucket of one
-// a minute. ks.mu must be held.
-func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, after *Cost) Cost {
-	var unseen Cost
-	if ks.nearFull.r != r {
-		return unseen
-	}
-	ks.nearFull.r = nil
-	for k, b := range ks.last.Buckets {
-		if b.Limit <= 0 {
-			continue
-		}
-		d := min(float64(b.Limit)*since, float64(r.cost[k]+after[k])) - ks.nearFull.room[k]
-		if d <= 0 {
-			continue
-		}
-		up := math.Ceil(d)
-		if refill := (up - d) * float64(l.pol.Window) / float64(b.Limit); refill > float64(roundUpAtMost) {
-			up = math.Floor(d)
-		}
-		unseen[k] = int64(up)
-	}
-	return unseen
 }
 
 // observeStore hands o to the store and returns the key's state after it.

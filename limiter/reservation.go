@@ -232,9 +232,7 @@ func (r *Reservation) release(ok, throttled bool) {
 	}
 	ks.mu.Lock()
 	ks.removeUnacked(r)
-	if ks.nearFull.r == r { // ended unobserved: nothing to learn from it
-		ks.nearFull.r = nil
-	}
+	ks.untrack(r)
 	atCap := ks.climit > 0 && float64(ks.inflight) >= float64(int(ks.climit))
 	ks.inflight--
 	if ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
@@ -88,6 +89,17 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.inst.acquired(ctx, key, f.Model, start, res, err)
 	if err != nil {
 		return nil, err
+	}
+	if res.TrackSend() {
+		// The grant left a bucket near its limit: tell the limiter when
+		// the provider can count the request (limiter/transit.go).
+		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(i httptrace.WroteRequestInfo) {
+				if i.Err == nil {
+					res.Sent()
+				}
+			},
+		}))
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
