@@ -36,6 +36,13 @@
 // learned. A 429 or 529 with a server delay sets a cool-down (Cooldown):
 // nothing for that key is sent before the moment the provider named.
 //
+// The provider counts a request when it arrives, the limiter when it grants
+// it; at a bucket's limit, where the provider's full bucket refills nothing
+// until the request reaches it, the difference matters. A caller that can
+// tell when a request has been written in full reports it
+// (Reservation.TrackSend, Reservation.Sent), and the refill of its transit
+// is held back from other acquires until then.
+//
 // Acquires of a key queue in FIFO order, interactive ahead of batch
 // (ContextWithPriority). Only the head of the queue consults the buckets, so
 // a large request is not starved by small ones behind it. The queue can be

@@ -624,7 +624,7 @@ func (l *Limiter) pending(ks *keyState, r *Reservation, o *Observation, now time
 	}
 	if r != nil {
 		since = float64(mono-r.grantedAt) / win
-		unseen = l.refillNotSeen(ks, r, since, &after)
+		unseen = l.refillNotSeen(ks, r, mono, &after)
 	}
 	for k := range o {
 		rd := &o[k]

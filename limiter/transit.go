@@ -83,26 +83,36 @@ const roundUpAtMost = time.Second
 // limiter left less room below the limit than the refill of r's transit,
 // the provider's bucket may have been full and refilled nothing until r
 // (or a request granted after it) reached it. A reading cannot show a
-// difference below one request. The transit is bounded by now, when the
-// answer is in (since, in windows), and the refill by r's cost and what was
-// granted after it, beyond which the limiter's bucket would have been full
-// itself. Buckets hold whole units, so the amount is rounded: up, unless the
-// unit's share rounded up would take longer to refill than roundUpAtMost.
-// Left below, the difference may cost a 429, whose Retry-After is at least
-// a second; taken above, it costs its own refill time — a whole minute for
-// a thousandth of a request in a bucket of one a minute. ks.mu must be held.
-func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, since float64, after *Cost) Cost {
+// difference below one request. The transit ends by mono, when the answer
+// is in, or, when the send was reported (Sent), within reorderWindow of it:
+// the answer may come a whole generation later. The refill is bounded by
+// r's cost and what was granted after it, beyond which the limiter's bucket
+// would have been full itself. Buckets hold whole units, so the amount is
+// rounded: up, unless the unit's share rounded up would take longer to
+// refill than roundUpAtMost. Left below, the difference may cost a 429,
+// whose Retry-After is at least a second; taken above, it costs its own
+// refill time — a whole minute for a thousandth of a request in a bucket of
+// one a minute. ks.mu must be held.
+func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, mono int64, after *Cost) Cost {
 	var unseen Cost
 	for k, b := range ks.last.Buckets {
 		nf := &ks.nearFull[k]
 		if nf.r != r {
 			continue
 		}
-		room, taken := nf.room, nf.taken
+		room, taken, sent := nf.room, nf.taken, nf.sent
 		*nf = nearFull{}
 		if b.Limit <= 0 {
 			continue
 		}
+		t := mono
+		if sent != 0 {
+			// Sent: the provider counted r soon after, within what
+			// scheduling may delay a request by, not when the answer
+			// came, which may be a whole generation later.
+			t = min(t, sent+int64(reorderWindow))
+		}
+		since := float64(t-r.grantedAt) / float64(l.pol.Window)
 		d := min(float64(b.Limit)*since, float64(r.cost[k]+after[k])) - room
 		if d <= 0 {
 			continue
