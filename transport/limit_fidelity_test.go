@@ -1,12 +1,15 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -140,6 +143,55 @@ func TestLimitModelClassSharesBuckets(t *testing.T) {
 		}
 		if el := time.Since(start); el != 0 {
 			t.Fatalf("the refusal and the other class's call took %v, want no time", el)
+		}
+	})
+}
+
+// The limit layer reports a request's send (limiter.Reservation.Sent) when
+// http.Transport has written it: two prompt-cache writes of about 20 100
+// tokens into a full 40 000-token bucket, the first one's body read by the
+// server a second late (net.Pipe: the write ends when the server reads).
+// The provider's full bucket refills nothing until the first arrives; the
+// second is sent 25 ms after that, not 25 ms after the first grant.
+func TestLimitHoldsRefillUntilSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const transit = time.Second
+		l := limiter.New(limiter.WithWindow(5*time.Second), limiter.WithLimits(limiter.Limits{InputTokens: 40000}))
+		defer l.Close()
+		start := time.Now()
+		var calls atomic.Int64
+		second := make(chan time.Duration, 1)
+		h := func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				time.Sleep(transit) // the body arrives late
+			} else {
+				second <- time.Since(start)
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-6","content":[{"type":"text","text":"ok"}],`+
+				`"stop_reason":"end_turn","usage":{"input_tokens":20100,"output_tokens":5}}`)
+		}
+		url, c := limitOver(t, http.HandlerFunc(h), l)
+		body := cachedPromptBody("claude-sonnet-4-6", 80000, 16)
+		post := func() {
+			res, err := c.Post(url+"/v1/messages", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); post() }()
+		time.Sleep(40 * time.Millisecond)
+		go func() { defer wg.Done(); post() }()
+		got := <-second
+		wg.Wait()
+		if lo, hi := transit, transit+100*time.Millisecond; got < lo || got > hi {
+			t.Fatalf("second write sent %v after the first, want within [%v, %v] (the first's send, then the refill of what the pair lacks)", got, lo, hi)
 		}
 	})
 }
