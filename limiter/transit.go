@@ -24,9 +24,9 @@ import (
 // 80 kB body having taken half a second to arrive on a loaded machine, and
 // the second met a 429. So a caller that can tell when a request has been
 // written in full (TrackSend, Sent; the transport does, with httptrace) has
-// that refill held back as it accrues, until the send (holdRefill). The
-// rest, from the send until the provider counted the request, is still
-// taken when the response comes. A caller that cannot tell keeps the
+// that refill held back as it accrues, until the provider will have
+// counted the request: its response, or reorderWindow after the send,
+// whichever comes first (holdRefill). A caller that cannot tell keeps the
 // correction at the response alone: holding the refill until then would
 // hold it for a whole generation, longer than the provider's bucket stays
 // full, and slow the workload down.
@@ -35,6 +35,7 @@ import (
 type nearFull struct {
 	r       *Reservation
 	room    float64 // below the bucket's limit before r's charge
+	tight   bool    // r left less than its own cost in the bucket
 	watched bool    // r's send will be reported (TrackSend)
 	sent    int64   // monotonic ns of Sent; 0 before
 	taken   int64   // refill held back so far (holdRefill)
@@ -54,7 +55,7 @@ func (ks *keyState) trackRoom(r *Reservation, c Cost) {
 		room := max(float64(b.Limit)-b.Level-float64(c[k]), 0) // before the charge
 		nf := &ks.nearFull[k]
 		if nf.r == nil || room-float64(c[k]) < nf.room-float64(nf.r.cost[k]) {
-			*nf = nearFull{r: r, room: room}
+			*nf = nearFull{r: r, room: room, tight: b.Level < float64(c[k])}
 		}
 	}
 }
@@ -127,8 +128,8 @@ func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, mono int64, after 
 }
 
 // TrackSend reports whether the limiter wants to be told, by Sent, when r's
-// request has been written in full: r left one of its key's buckets within
-// its own cost of the limit, so that bucket's refill from r's grant until the provider
+// request has been written in full: r found one of its key's buckets within
+// its own cost of the limit and left less than its cost in it, so that bucket's refill from r's grant until the provider
 // counts r is refill the provider's bucket may not have had. Once TrackSend
 // has reported true, that refill is held back from the key's other acquires
 // until Sent, r's response (Observe) or the end of r, and no longer than
@@ -140,10 +141,12 @@ func (r *Reservation) TrackSend() bool {
 	defer ks.mu.Unlock()
 	found := false
 	for k := range ks.nearFull {
-		// A grant that left more room than it cost is tracked only
-		// for want of a closer one; its transit's refill is unlikely
-		// to matter and not worth a trace per request.
-		if nf := &ks.nearFull[k]; nf.r == r && nf.room < float64(r.cost[k]) {
+		// The refill of r's transit matters only where the bucket was
+		// within r's cost of full before it and holds less than r's
+		// cost after it: another request like r waits for refill. A
+		// key far below its limits (every grant from a full bucket)
+		// needs no trace per request.
+		if nf := &ks.nearFull[k]; nf.r == r && nf.room < float64(r.cost[k]) && nf.tight {
 			nf.watched, found = true, true
 		}
 	}
@@ -151,8 +154,8 @@ func (r *Reservation) TrackSend() bool {
 }
 
 // Sent records that r's request has been written to the provider in full:
-// the refill held back for it (TrackSend) stops growing. What the provider
-// made of the request is settled when its response is observed. Sent does
+// the refill held back for it (TrackSend) stops growing once the provider
+// will have counted the request, soon after; the response ends the hold. Sent does
 // nothing unless TrackSend reported true, and nothing when called again.
 func (r *Reservation) Sent() {
 	ks := r.ks
@@ -169,10 +172,9 @@ func (r *Reservation) Sent() {
 
 // holdRefill takes off ks's level, for each kind whose tracked grant is
 // watched, the refill the level has had since that grant beyond the room
-// the grant left, up to the grant's send (refillNotSeen's amount so far, in
-// whole units). It returns, per kind, the moment the amount stops growing
-// if the grant has not been sent (zero otherwise). now and mono are the
-// clock's. ks.mu must be held.
+// the grant left (refillNotSeen's amount so far, in whole units). It
+// returns, per kind, the moment the amount stops growing (zero when it
+// has). now and mono are the clock's. ks.mu must be held.
 func (l *Limiter) holdRefill(ks *keyState, now time.Time, mono int64) (until [NumKinds]time.Time) {
 	var d Cost
 	var afterOf *Reservation
@@ -190,11 +192,17 @@ func (l *Limiter) holdRefill(ks *keyState, now time.Time, mono int64) (until [Nu
 		if most <= nf.room {
 			continue // the limiter's own bucket would be full first
 		}
-		t := mono
+		// The hold grows until the full refill is held, or, once the
+		// request was sent, until the provider will have counted it:
+		// within reorderWindow of the send, as refillNotSeen assumes
+		// (the response, which ends the hold, usually comes sooner).
+		end := nf.r.grantedAt + int64((most+nf.room)/lim*win)
 		if nf.sent != 0 {
-			t = nf.sent
-		} else {
-			until[k] = now.Add(time.Duration((most+nf.room)/lim*win) - time.Duration(mono-nf.r.grantedAt))
+			end = min(end, nf.sent+int64(reorderWindow))
+		}
+		t := min(mono, end)
+		if end > mono {
+			until[k] = now.Add(time.Duration(end - mono))
 		}
 		since := float64(t-nf.r.grantedAt) / win
 		if x := int64(math.Floor(min(lim*since, most)-nf.room)) - nf.taken; x > 0 {

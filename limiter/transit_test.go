@@ -14,10 +14,11 @@ import (
 // body on a loaded machine). The provider's bucket, full, refills nothing
 // until the first write arrives and can take the second 25 ms after that.
 // The limiter's refills from the first grant: told of the send
-// (TrackSend, Sent), it grants the second write 25 ms after the send, as
-// the provider can take it; not told, 25 ms after the first grant, almost
-// a second before the provider can (the 429 examples/sdktest's mix met on
-// a loaded machine). A write cancelled before it was sent leaves the
+// (TrackSend, Sent), it holds that refill back until the provider will have
+// counted the first write — its answer, or at most 200 ms after the send —
+// and grants the second 25 ms later, as the provider can take it; not
+// told, 25 ms after the first grant, almost a second before the provider
+// can (the 429 examples/sdktest's mix met on a loaded machine). A write cancelled before it was sent leaves the
 // bucket full, as the provider's is.
 func TestRefillHeldWhileInTransit(t *testing.T) {
 	const window = 5 * time.Second
@@ -30,7 +31,16 @@ func TestRefillHeldWhileInTransit(t *testing.T) {
 		// when the second write is granted, from the first grant
 		from, to time.Duration
 	}{
-		{"told of the send", true, func(a *limiter.Reservation) { a.Sent() }, transit + 20*time.Millisecond, transit + 30*time.Millisecond},
+		// Counted by the provider when its answer comes, 5 ms after the
+		// send: the hold ends with the answer.
+		{"told of the send and answered", true, func(a *limiter.Reservation) {
+			a.Sent()
+			time.Sleep(5 * time.Millisecond)
+			_ = a.Observe(context.Background(), limiter.Observation{})
+		}, transit + 25*time.Millisecond, transit + 35*time.Millisecond},
+		// No answer yet: the provider will have counted the request
+		// within 200 ms of the send (the limiter's reorderWindow).
+		{"told of the send", true, func(a *limiter.Reservation) { a.Sent() }, transit + 220*time.Millisecond, transit + 230*time.Millisecond},
 		{"not told", false, func(a *limiter.Reservation) { a.Sent() }, 20 * time.Millisecond, 30 * time.Millisecond},
 		// Cancelled: the level is back at the limit at once.
 		{"never sent", true, func(a *limiter.Reservation) { _ = a.Cancel() }, transit, transit},
@@ -67,27 +77,35 @@ func TestRefillHeldWhileInTransit(t *testing.T) {
 	}
 }
 
-// TrackSend reports true only for a grant that left a bucket near its limit
-// (here: the first from a full bucket), not for one that found it half
-// empty, and Sent on an untracked reservation does nothing.
+// TrackSend reports true only for a grant that found its bucket within its
+// cost of full and left less than its cost in it: not for one that found
+// the bucket part spent, nor for one into a bucket far larger than what it
+// costs (a key far below its limits), and Sent on an untracked reservation
+// does nothing.
 func TestTrackSendOnlyNearFull(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := limiter.New(limiter.WithWindow(time.Minute))
 		defer l.Close()
 		ctx := context.Background()
-		_ = l.Observe(ctx, "k", limiter.Observation{limiter.Requests: {Limit: 10, Remaining: 10, HasRemaining: true}})
-		a := acquire(t, l, "k", limiter.Request{InputTokens: 1})
-		b := acquire(t, l, "k", limiter.Request{InputTokens: 1})
+		_ = l.Observe(ctx, "small", limiter.Observation{limiter.InputTokens: {Limit: 100, Remaining: 100, HasRemaining: true}})
+		_ = l.Observe(ctx, "large", limiter.Observation{limiter.InputTokens: {Limit: 10000, Remaining: 10000, HasRemaining: true}})
+		a := acquire(t, l, "small", limiter.Request{InputTokens: 60})
+		b := acquire(t, l, "small", limiter.Request{InputTokens: 30})
+		c := acquire(t, l, "large", limiter.Request{InputTokens: 60})
 		if !a.TrackSend() {
-			t.Error("TrackSend: false for the first grant from a full bucket")
+			t.Error("TrackSend: false for a grant from a full bucket that left less than its cost")
 		}
 		if b.TrackSend() {
-			t.Error("TrackSend: true for a grant that left a request's room")
+			t.Error("TrackSend: true for a grant that found the bucket part spent")
+		}
+		if c.TrackSend() {
+			t.Error("TrackSend: true for a grant into a bucket far larger than its cost")
 		}
 		b.Sent()
 		a.Sent()
 		a.Sent()
-		_ = a.Settle(limiter.Spent{InputTokens: 1})
-		_ = b.Settle(limiter.Spent{InputTokens: 1})
+		for _, r := range []*limiter.Reservation{a, b, c} {
+			_ = r.Settle(limiter.Spent{InputTokens: 1})
+		}
 	})
 }
