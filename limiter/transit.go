@@ -129,12 +129,14 @@ func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, mono int64, after 
 
 // TrackSend reports whether the limiter wants to be told, by Sent, when r's
 // request has been written in full: r found one of its key's buckets within
-// its own cost of the limit and left less than its cost in it, so that bucket's refill from r's grant until the provider
-// counts r is refill the provider's bucket may not have had. Once TrackSend
+// its own cost of the limit and left less than its cost in it, so that
+// bucket's refill from r's grant until the provider counts r is refill the
+// provider's bucket may not have had. Once TrackSend
 // has reported true, that refill is held back from the key's other acquires
-// until Sent, r's response (Observe) or the end of r, and no longer than
-// the refill r's cost and the grants after it could take. Call it once,
-// right after Acquire, and only if the send will be reported.
+// until the provider will have counted r (r's response, or soon after
+// Sent) or r ends, and no longer than the refill r's cost and the grants
+// after it could take. Call it once, right after Acquire, and only if the
+// send will be reported: without Sent, the hold lasts until the response.
 func (r *Reservation) TrackSend() bool {
 	ks := r.ks
 	ks.mu.Lock()
@@ -155,8 +157,9 @@ func (r *Reservation) TrackSend() bool {
 
 // Sent records that r's request has been written to the provider in full:
 // the refill held back for it (TrackSend) stops growing once the provider
-// will have counted the request, soon after; the response ends the hold. Sent does
-// nothing unless TrackSend reported true, and nothing when called again.
+// will have counted the request, soon after; the response ends the hold.
+// Sent does nothing unless TrackSend reported true, and nothing when called
+// again.
 func (r *Reservation) Sent() {
 	ks := r.ks
 	_, mono := clock()
