@@ -184,11 +184,8 @@ func TestBurstSurvivesFlooredReadings(t *testing.T) {
 		l := limiter.New(limiter.WithWindow(window))
 		defer l.Close()
 		ctx := context.Background()
-		p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
-		answer := func(r *limiter.Reservation, remaining int64) {
-			_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
-			_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: 10})
-		}
+		p := newFlooredBucket(t, 50, window)
+		answer := p.answerer(ctx)
 		const latency = 20 * time.Millisecond
 
 		// The first response teaches the limit.
@@ -241,6 +238,20 @@ type flooredBucket struct {
 	window       time.Duration
 }
 
+// newFlooredBucket returns a full bucket of limit requests per window.
+func newFlooredBucket(t *testing.T, limit float64, window time.Duration) *flooredBucket {
+	return &flooredBucket{t: t, limit: limit, level: limit, last: time.Now(), window: window}
+}
+
+// answerer returns what answers a request the bucket admitted: its
+// remaining as the response's requests reading, then a settle.
+func (b *flooredBucket) answerer(ctx context.Context) func(r *limiter.Reservation, remaining int64) {
+	return func(r *limiter.Reservation, remaining int64) {
+		_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: int64(b.limit), Remaining: remaining, HasRemaining: true}})
+		_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: 10})
+	}
+}
+
 // arrive admits one request and returns the remaining it reports; it fails
 // the test where the provider would answer 429.
 func (b *flooredBucket) arrive() int64 {
@@ -278,11 +289,8 @@ func TestNoRefillCreditedWhileProviderFull(t *testing.T) {
 				l := limiter.New(limiter.WithWindow(window))
 				defer l.Close()
 				ctx := context.Background()
-				p := &flooredBucket{t: t, limit: 50, level: 50, last: time.Now(), window: window}
-				answer := func(r *limiter.Reservation, remaining int64) {
-					_ = r.Observe(ctx, limiter.Observation{limiter.Requests: {Limit: 50, Remaining: remaining, HasRemaining: true}})
-					_ = r.Settle(limiter.Spent{InputTokens: 10, OutputTokens: 10})
-				}
+				p := newFlooredBucket(t, 50, window)
+				answer := p.answerer(ctx)
 
 				r := acquire(t, l, "k", limiter.Request{InputTokens: 10})
 				rem := p.arrive()

@@ -147,35 +147,27 @@ func (s RetrySettings) config() retryConfig {
 		c.maxInterval = max(defaultMaxBackoff, c.initial)
 	}
 	c.maxInterval = max(c.maxInterval, c.initial)
-	switch {
-	case c.maxElapsed == 0:
-		c.maxElapsed = defaultMaxElapsedTime
-	case c.maxElapsed < 0:
-		c.maxElapsed = 0
-	}
+	c.maxElapsed = orDefault(c.maxElapsed, defaultMaxElapsedTime)
 	if c.maxServerDelay <= 0 {
 		c.maxServerDelay = defaultMaxServerDelay
 	}
-	switch {
-	case c.serverJitter == 0:
-		c.serverJitter = defaultServerDelayJitter
-	case c.serverJitter < 0:
-		c.serverJitter = 0
-	}
+	c.serverJitter = orDefault(c.serverJitter, defaultServerDelayJitter)
 	if c.budgetRatio == 0 {
 		c.budgetRatio = defaultBudgetRatio
 	}
-	switch {
-	case c.budgetMinPerS == 0:
-		c.budgetMinPerS = defaultBudgetMinPerSecond
-	case c.budgetMinPerS < 0:
-		c.budgetMinPerS = 0
-	}
-	switch {
-	case c.maxReplayBody == 0:
-		c.maxReplayBody = defaultMaxReplayBody
-	case c.maxReplayBody < 0:
-		c.maxReplayBody = 0
-	}
+	c.budgetMinPerS = orDefault(c.budgetMinPerS, defaultBudgetMinPerSecond)
+	c.maxReplayBody = orDefault(c.maxReplayBody, defaultMaxReplayBody)
 	return c
+}
+
+// orDefault is the rule of the settings whose zero value is a default and
+// whose negative values turn the thing off: 0 gives def, below 0 gives 0.
+func orDefault[T int | int64 | float64 | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
