@@ -40,8 +40,9 @@
 // it; at a bucket's limit, where the provider's full bucket refills nothing
 // until the request reaches it, the difference matters. A caller that can
 // tell when a request has been written in full reports it
-// (Reservation.TrackSend, Reservation.Sent), and the refill of its transit
-// is held back from other acquires until then.
+// (Request.ReportsSend, Reservation.WantsSend, Reservation.Sent), and the
+// refill of its transit is held back from other acquires until the provider
+// will have counted it.
 //
 // Acquires of a key queue in FIFO order, interactive ahead of batch
 // (ContextWithPriority). Only the head of the queue consults the buckets, so

@@ -56,6 +56,11 @@ type Request struct {
 	Prefixes []Prefix
 	// Priority orders the key's queue.
 	Priority Priority
+	// ReportsSend says the caller will call Reservation.Sent when the
+	// request has been written in full, if Reservation.WantsSend asks for
+	// it. The zero value: it will not, and the limiter corrects for the
+	// request's transit when its response is observed.
+	ReportsSend bool
 }
 
 // New returns a Limiter with an in-memory store, a one-minute window, no
@@ -414,7 +419,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, req *R
 		}
 		var until time.Time
 		if reason == ReasonNone {
-			ok, why, retry, err := l.reserve(ctx, ks, r, now, force)
+			ok, why, retry, err := l.reserve(ctx, ks, r, now, force, req.ReportsSend)
 			if err != nil {
 				return true, err
 			}
@@ -450,7 +455,7 @@ func (l *Limiter) lead(ctx context.Context, ks *keyState, r *Reservation, req *R
 //
 // With force, only the request is reserved and the tokens are then charged
 // without waiting (Adjust), into debt if need be.
-func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now time.Time, force bool) (ok bool, reason Reason, until time.Time, err error) {
+func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now time.Time, force, reports bool) (ok bool, reason Reason, until time.Time, err error) {
 	c := r.cost
 	if force {
 		c = Cost{Requests: c[Requests]}
@@ -480,7 +485,7 @@ func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now
 	for k := range ks.last.Buckets {
 		r.charged[k] = ks.last.Buckets[k].Limit > 0
 	}
-	ks.trackRoom(r, c)
+	ks.trackRoom(r, c, reports)
 	r.grantedAt = int64(now.Sub(epoch))
 	ks.pushUnacked(r)
 	ks.blockReason, ks.blockedUntil = ReasonNone, time.Time{}

@@ -38,6 +38,8 @@ type Reservation struct {
 	// a level as not yet counted (pendingAfter): its buckets then hold
 	// the estimate as if charged, and settle corrects it like a charge.
 	pending bool
+	// wantsSend is set at the grant, before Acquire returns (WantsSend).
+	wantsSend bool
 }
 
 // waited is the part of a Reservation that only some acquires need.

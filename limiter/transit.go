@@ -23,7 +23,8 @@ import (
 // pair lacked) reached the provider in the same instant, the first one's
 // 80 kB body having taken half a second to arrive on a loaded machine, and
 // the second met a 429. So a caller that can tell when a request has been
-// written in full (TrackSend, Sent; the transport does, with httptrace) has
+// written in full (Request.ReportsSend, WantsSend, Sent; the transport
+// does, with httptrace) has
 // that refill held back as it accrues, until the provider will have
 // counted the request: its response, or reorderWindow after the send,
 // whichever comes first (holdRefill). A caller that cannot tell keeps the
@@ -35,8 +36,7 @@ import (
 type nearFull struct {
 	r       *Reservation
 	room    float64 // below the bucket's limit before r's charge
-	tight   bool    // r left less than its own cost in the bucket
-	watched bool    // r's send will be reported (TrackSend)
+	watched bool    // r's send is asked for (WantsSend)
 	sent    int64   // monotonic ns of Sent; 0 before
 	taken   int64   // refill held back so far (holdRefill)
 }
@@ -45,9 +45,14 @@ type nearFull struct {
 // the room it left below the limit by more than the tracked one's: the
 // likelier of two to find the provider's bucket full, as a large body takes
 // the longest to arrive; of equal costs, the one that left less room. c is
-// what r was charged; ks.last must hold the state the grant left. ks.mu
-// must be held.
-func (ks *keyState) trackRoom(r *Reservation, c Cost) {
+// what r was charged; ks.last must hold the state the grant left. When the
+// caller reports sends (reports), a tracked grant is watched — its send
+// asked for (WantsSend) — where its transit's refill can matter: it found
+// the bucket within its cost of full and left less than its cost in it, so
+// another request like it waits for refill. A key far below its limits
+// (every grant from a full bucket) is asked for no sends. ks.mu must be
+// held.
+func (ks *keyState) trackRoom(r *Reservation, c Cost, reports bool) {
 	for k, b := range ks.last.Buckets {
 		if b.Limit <= 0 || c[k] <= 0 {
 			continue
@@ -55,7 +60,9 @@ func (ks *keyState) trackRoom(r *Reservation, c Cost) {
 		room := max(float64(b.Limit)-b.Level-float64(c[k]), 0) // before the charge
 		nf := &ks.nearFull[k]
 		if nf.r == nil || room-float64(c[k]) < nf.room-float64(nf.r.cost[k]) {
-			*nf = nearFull{r: r, room: room, tight: b.Level < float64(c[k])}
+			watched := reports && room < float64(c[k]) && b.Level < float64(c[k])
+			*nf = nearFull{r: r, room: room, watched: watched}
+			r.wantsSend = r.wantsSend || watched
 		}
 	}
 }
@@ -127,38 +134,21 @@ func (l *Limiter) refillNotSeen(ks *keyState, r *Reservation, mono int64, after 
 	return unseen
 }
 
-// TrackSend reports whether the limiter wants to be told, by Sent, when r's
-// request has been written in full: r found one of its key's buckets within
-// its own cost of the limit and left less than its cost in it, so that
-// bucket's refill from r's grant until the provider counts r is refill the
-// provider's bucket may not have had. Once TrackSend
-// has reported true, that refill is held back from the key's other acquires
-// until the provider will have counted r (r's response, or soon after
-// Sent) or r ends, and no longer than the refill r's cost and the grants
-// after it could take. Call it once, right after Acquire, and only if the
-// send will be reported: without Sent, the hold lasts until the response.
-func (r *Reservation) TrackSend() bool {
-	ks := r.ks
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	found := false
-	for k := range ks.nearFull {
-		// The refill of r's transit matters only where the bucket was
-		// within r's cost of full before it and holds less than r's
-		// cost after it: another request like r waits for refill. A
-		// key far below its limits (every grant from a full bucket)
-		// needs no trace per request.
-		if nf := &ks.nearFull[k]; nf.r == r && nf.room < float64(r.cost[k]) && nf.tight {
-			nf.watched, found = true, true
-		}
-	}
-	return found
-}
+// WantsSend reports whether the limiter asks to be told, by Sent, when r's
+// request has been written in full. It asks only when Request.ReportsSend
+// was set and r found one of its key's buckets within its own cost of the
+// limit and left less than its cost in it: that bucket's refill from r's
+// grant until the provider counts r is refill the provider's bucket may
+// not have had, and it is held back from the key's other acquires until
+// the provider will have counted r (r's response, or soon after Sent) or r
+// ends, and no longer than the refill r's cost and the grants after it
+// could take. Without Sent, the hold lasts until the response.
+func (r *Reservation) WantsSend() bool { return r.wantsSend }
 
 // Sent records that r's request has been written to the provider in full:
-// the refill held back for it (TrackSend) stops growing once the provider
+// the refill held back for it (WantsSend) stops growing once the provider
 // will have counted the request, soon after; the response ends the hold.
-// Sent does nothing unless TrackSend reported true, and nothing when called
+// Sent does nothing unless WantsSend reports true, and nothing when called
 // again.
 func (r *Reservation) Sent() {
 	ks := r.ks

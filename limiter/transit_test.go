@@ -14,7 +14,7 @@ import (
 // body on a loaded machine). The provider's bucket, full, refills nothing
 // until the first write arrives and can take the second 25 ms after that.
 // The limiter's refills from the first grant: told of the send
-// (TrackSend, Sent), it holds that refill back until the provider will have
+// (Request.ReportsSend, Sent), it holds that refill back until the provider will have
 // counted the first write — its answer, or at most 200 ms after the send —
 // and grants the second 25 ms later, as the provider can take it; not
 // told, 25 ms after the first grant, almost a second before the provider
@@ -55,9 +55,9 @@ func TestRefillHeldWhileInTransit(t *testing.T) {
 					t.Fatal(err)
 				}
 				start := time.Now()
-				a := acquire(t, l, "k", limiter.Request{InputTokens: write})
-				if c.track && !a.TrackSend() {
-					t.Fatal("TrackSend: false for a grant from a full bucket")
+				a := acquire(t, l, "k", limiter.Request{InputTokens: write, ReportsSend: c.track})
+				if a.WantsSend() != c.track {
+					t.Fatalf("WantsSend: %v for a grant from a full bucket, ReportsSend %v", a.WantsSend(), c.track)
 				}
 				granted := make(chan time.Duration, 1)
 				go func() {
@@ -77,29 +77,29 @@ func TestRefillHeldWhileInTransit(t *testing.T) {
 	}
 }
 
-// TrackSend reports true only for a grant that found its bucket within its
+// WantsSend reports true only for a grant that found its bucket within its
 // cost of full and left less than its cost in it: not for one that found
 // the bucket part spent, nor for one into a bucket far larger than what it
 // costs (a key far below its limits), and Sent on an untracked reservation
 // does nothing.
-func TestTrackSendOnlyNearFull(t *testing.T) {
+func TestWantsSendOnlyNearFull(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := limiter.New(limiter.WithWindow(time.Minute))
 		defer l.Close()
 		ctx := context.Background()
 		_ = l.Observe(ctx, "small", limiter.Observation{limiter.InputTokens: {Limit: 100, Remaining: 100, HasRemaining: true}})
 		_ = l.Observe(ctx, "large", limiter.Observation{limiter.InputTokens: {Limit: 10000, Remaining: 10000, HasRemaining: true}})
-		a := acquire(t, l, "small", limiter.Request{InputTokens: 60})
-		b := acquire(t, l, "small", limiter.Request{InputTokens: 30})
-		c := acquire(t, l, "large", limiter.Request{InputTokens: 60})
-		if !a.TrackSend() {
-			t.Error("TrackSend: false for a grant from a full bucket that left less than its cost")
+		a := acquire(t, l, "small", limiter.Request{InputTokens: 60, ReportsSend: true})
+		b := acquire(t, l, "small", limiter.Request{InputTokens: 30, ReportsSend: true})
+		c := acquire(t, l, "large", limiter.Request{InputTokens: 60, ReportsSend: true})
+		if !a.WantsSend() {
+			t.Error("WantsSend: false for a grant from a full bucket that left less than its cost")
 		}
-		if b.TrackSend() {
-			t.Error("TrackSend: true for a grant that found the bucket part spent")
+		if b.WantsSend() {
+			t.Error("WantsSend: true for a grant that found the bucket part spent")
 		}
-		if c.TrackSend() {
-			t.Error("TrackSend: true for a grant into a bucket far larger than its cost")
+		if c.WantsSend() {
+			t.Error("WantsSend: true for a grant into a bucket far larger than its cost")
 		}
 		b.Sent()
 		a.Sent()

@@ -77,6 +77,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	kind, api := provider.Detect(req)
 	lr := limiter.Request{
 		Model: f.Model, InputBytes: f.Size, MaxOutputTokens: f.MaxTokens, Priority: limiter.PriorityFrom(ctx),
+		ReportsSend: true, // the WroteRequest hook below
 	}
 	switch {
 	case kind == provider.OpenAI:
@@ -90,7 +91,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.TrackSend() {
+	if res.WantsSend() {
 		// The grant left a bucket near its limit: tell the limiter when
 		// the provider can count the request (limiter/transit.go).
 		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
