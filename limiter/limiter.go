@@ -460,7 +460,7 @@ func (l *Limiter) reserve(ctx context.Context, ks *keyState, r *Reservation, now
 	if force {
 		c = Cost{Requests: c[Requests]}
 	}
-	held := l.holdRefill(ks, now, int64(now.Sub(epoch)))
+	held := l.holdRefill(ctx, ks, now, int64(now.Sub(epoch)))
 	d, err := l.store.Reserve(ctx, ks.key, c, &l.pol, now)
 	if err == nil && d.OK && force {
 		err = l.store.Adjust(ctx, ks.key, Cost{0, r.cost[InputTokens], r.cost[OutputTokens], r.cost[Tokens]}, &l.pol, now)
@@ -585,19 +585,10 @@ func (l *Limiter) Observe(ctx context.Context, key string, o Observation) error 
 func (l *Limiter) observe(ctx context.Context, ks *keyState, r *Reservation, o *Observation) error {
 	now, mono := clock()
 	pending, unseen := l.pending(ks, r, o, now, mono)
-	var err error
 	hook := false
 	var st State
-	if unseen != (Cost{}) {
-		// Before the reading, so that the state it returns has it.
-		if err = l.store.Adjust(ctx, ks.key, unseen, &l.pol, now); err != nil {
-			err = storeErr(err)
-		} else if o.Empty() {
-			for k := range ks.last.Buckets {
-				ks.last.Buckets[k].Level -= float64(unseen[k])
-			}
-		}
-	}
+	// Before the reading, so that the state it returns has it.
+	err := l.takeRefill(ctx, ks, unseen, now)
 	if !o.Empty() && err == nil {
 		if st, err = l.observeStore(ctx, ks.key, o, pending, now); err == nil {
 			ks.last, ks.lastAt = st, now

@@ -168,7 +168,7 @@ func (r *Reservation) Sent() {
 // the grant left (refillNotSeen's amount so far, in whole units). It
 // returns, per kind, the moment the amount stops growing (zero when it
 // has). now and mono are the clock's. ks.mu must be held.
-func (l *Limiter) holdRefill(ks *keyState, now time.Time, mono int64) (until [NumKinds]time.Time) {
+func (l *Limiter) holdRefill(ctx context.Context, ks *keyState, now time.Time, mono int64) (until [NumKinds]time.Time) {
 	var d Cost
 	var afterOf *Reservation
 	var after Cost
@@ -202,7 +202,7 @@ func (l *Limiter) holdRefill(ks *keyState, now time.Time, mono int64) (until [Nu
 			d[k] = x
 		}
 	}
-	if l.takeRefill(ks, d) == nil {
+	if l.takeRefill(ctx, ks, d, now) == nil {
 		for k := range d {
 			ks.nearFull[k].taken += d[k]
 		}
@@ -211,13 +211,12 @@ func (l *Limiter) holdRefill(ks *keyState, now time.Time, mono int64) (until [Nu
 }
 
 // takeRefill charges d, refill the provider's buckets did not have, to ks's
-// buckets (a negative amount gives it back). ks.mu must be held.
-func (l *Limiter) takeRefill(ks *keyState, d Cost) error {
+// buckets and to ks.last. ks.mu must be held.
+func (l *Limiter) takeRefill(ctx context.Context, ks *keyState, d Cost, now time.Time) error {
 	if d == (Cost{}) {
 		return nil
 	}
-	now, _ := clock()
-	if err := l.store.Adjust(context.Background(), ks.key, d, &l.pol, now); err != nil {
+	if err := l.store.Adjust(ctx, ks.key, d, &l.pol, now); err != nil {
 		return storeErr(err)
 	}
 	for k := range ks.last.Buckets {
